@@ -1,0 +1,148 @@
+"""The ``dodam`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.config import Settings, load_settings
+from bot.db import make_engine, make_session_factory, migrate, transaction
+from bot.domain.codes import start_link
+from bot.domain.invites import create_invite, write_qr_png
+from bot.domain.staff import add_staff, new_binding_code
+from bot.i18n import LANGUAGES
+from bot.models import Staff, StaffRole
+
+
+def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
+    migrate(settings.database_url)
+    return make_session_factory(make_engine(settings.database_url))
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.sandbox:
+        from bot.sandbox import run_sandbox
+
+        print("No Telegram token is set (DODAM_TELEGRAM_TOKEN), so Dodam starts the local sandbox.")
+        return run_sandbox(settings)
+    from bot.runner import BotRunner
+
+    asyncio.run(BotRunner(settings).run_until_signalled())
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.sandbox import run_sandbox
+
+    return run_sandbox(settings)
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    migrate(settings.database_url)
+    print("database is up to date")
+    return 0
+
+
+def _print_staff_link(settings: Settings, staff: Staff, payload: str) -> None:
+    print(f"Staff #{staff.id} {staff.name} ({staff.role})")
+    print(f"One-time link, to open on the staff member's phone: {start_link(settings.bot_username, payload)}")
+    print(f"Or send this message to the bot: /start {payload}")
+
+
+def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
+    with transaction(_sessions(settings)) as session:
+        created = add_staff(
+            session,
+            name=args.name,
+            role=StaffRole(args.role),
+            language=args.language,
+            district=args.district,
+            backup_id=args.backup,
+        )
+        _print_staff_link(settings, created.staff, created.payload)
+    return 0
+
+
+def cmd_staff_link(args: argparse.Namespace, settings: Settings) -> int:
+    with transaction(_sessions(settings)) as session:
+        issued = new_binding_code(session, args.id)
+        _print_staff_link(settings, issued.staff, issued.payload)
+    return 0
+
+
+def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
+    with transaction(_sessions(settings)) as session:
+        staff = session.scalars(select(Staff).order_by(Staff.id)).all()
+        print(f"{'id':>4}  {'role':<10} {'bound':<5} {'duty':<4} {'lang':<7} name")
+        for s in staff:
+            bound = "yes" if s.telegram_user_id else "no"
+            duty = "on" if s.on_duty else "off"
+            print(f"{s.id:>4}  {s.role:<10} {bound:<5} {duty:<4} {s.language:<7} {s.name}")
+    return 0
+
+
+def cmd_invite_create(args: argparse.Namespace, settings: Settings) -> int:
+    with transaction(_sessions(settings)) as session:
+        invite = create_invite(session, nurse_id=args.nurse, max_uses=args.max_uses, valid_days=args.days)
+        link = start_link(settings.bot_username, invite.code)
+        print(f"Invite for nurse #{args.nurse}: {link}")
+    if args.qr:
+        write_qr_png(link, Path(args.qr))
+        print(f"QR code written to {args.qr}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dodam", description="Dodam, a companion for new mothers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("run", help="run the bot (the sandbox when no token is set)").set_defaults(func=cmd_run)
+    sub.add_parser("sandbox", help="chat with the bot in this terminal").set_defaults(func=cmd_sandbox)
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(func=cmd_migrate)
+
+    staff = sub.add_parser("staff", help="staff accounts").add_subparsers(dest="staff_command", required=True)
+    add = staff.add_parser("add", help="create a staff account and print its one-time link")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", required=True, choices=[r.value for r in StaffRole])
+    add.add_argument("--language", default="ko", choices=LANGUAGES)
+    add.add_argument("--district")
+    add.add_argument("--backup", type=int, help="id of the backup nurse")
+    add.set_defaults(func=cmd_staff_add)
+    link = staff.add_parser("link", help="issue a new one-time link for a staff account")
+    link.add_argument("id", type=int)
+    link.set_defaults(func=cmd_staff_link)
+    staff.add_parser("list", help="list staff accounts").set_defaults(func=cmd_staff_list)
+
+    invite = sub.add_parser("invite", help="mother invite links").add_subparsers(
+        dest="invite_command", required=True
+    )
+    create = invite.add_parser("create", help="print an invite link for a nurse's mothers")
+    create.add_argument("--nurse", type=int, required=True, help="the nurse's staff id")
+    create.add_argument("--qr", metavar="PNG", help="also write the link as a QR code image")
+    create.add_argument("--max-uses", type=int)
+    create.add_argument("--days", type=int, help="days until the link expires")
+    create.set_defaults(func=cmd_invite_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = load_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL, and the URL holds the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        return int(args.func(args, settings))
+    except ValueError as exc:
+        print(f"dodam: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Configuration from environment variables (and an optional `.env` file).
+
+Every setting has a `DODAM_` prefixed variable; the README lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB_PATH = PROJECT_ROOT / "var" / "dodam.sqlite3"
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything Dodam reads from its environment."""
+
+    telegram_token: str = ""
+    database_url: str = f"sqlite:///{DEFAULT_DB_PATH}"
+    bot_api_base_url: str = "https://api.telegram.org/bot"
+    bot_api_base_file_url: str = "https://api.telegram.org/file/bot"
+    bot_username: str = "DodamBot"
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    timezone: str = "Asia/Seoul"
+    default_language: str = "en"
+    default_pool: str = "default"
+    consent_version: str = "2026-11"
+    log_level: str = "INFO"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def sandbox(self) -> bool:
+        """No token: the bot can only talk to the local emulator."""
+        return not self.telegram_token
+
+    @property
+    def webhook(self) -> bool:
+        return bool(self.webhook_url)
+
+
+def load_settings(*, env_file: str | Path | None = None) -> Settings:
+    """Read settings from the environment, after loading `.env` if present.
+
+    Variables already set in the environment win over the file, so CI and tests can override it.
+    """
+    path = Path(env_file) if env_file else PROJECT_ROOT / ".env"
+    if path.is_file():
+        load_dotenv(path, override=False)
+    token = _env("DODAM_TELEGRAM_TOKEN") or _env("TELEGRAM_BOT_TOKEN")
+    settings = Settings(
+        telegram_token=token,
+        database_url=_env("DODAM_DATABASE_URL") or Settings.database_url,
+        bot_api_base_url=_env("DODAM_BOT_API_BASE_URL") or Settings.bot_api_base_url,
+        bot_api_base_file_url=_env("DODAM_BOT_API_BASE_FILE_URL") or Settings.bot_api_base_file_url,
+        bot_username=_env("DODAM_BOT_USERNAME") or Settings.bot_username,
+        webhook_url=_env("DODAM_WEBHOOK_URL"),
+        webhook_secret=_env("DODAM_WEBHOOK_SECRET"),
+        webhook_listen=_env("DODAM_WEBHOOK_LISTEN") or Settings.webhook_listen,
+        webhook_port=int(_env("DODAM_WEBHOOK_PORT") or Settings.webhook_port),
+        timezone=_env("DODAM_TIMEZONE") or Settings.timezone,
+        default_language=_env("DODAM_DEFAULT_LANGUAGE") or Settings.default_language,
+        default_pool=_env("DODAM_DEFAULT_POOL") or Settings.default_pool,
+        consent_version=_env("DODAM_CONSENT_VERSION") or Settings.consent_version,
+        log_level=_env("DODAM_LOG_LEVEL") or Settings.log_level,
+    )
+    ZoneInfo(settings.timezone)  # fail at start-up, not at the first message, on a typo
+    if settings.webhook_url and not settings.webhook_secret:
+        raise ValueError(
+            "DODAM_WEBHOOK_URL is set but DODAM_WEBHOOK_SECRET is empty: a webhook needs a secret"
+        )
+    return settings

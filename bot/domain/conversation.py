@@ -1,0 +1,913 @@
+"""The conversation: routes each Incoming to the step the chat is at, and answers.
+
+Every step is stored in ``conversation_states`` in the same transaction as the answer it follows, so
+a restart resumes exactly where the mother was. Replies are returned as actions, sent after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Settings
+from bot.dates import DateAnswer, DateKind, DateProblem, parse_user_date, validate_date
+from bot.db import transaction
+from bot.domain import audit
+from bot.domain.ages import describe_baby_age, pregnancy_week
+from bot.domain.calendar import NOOP, month_keyboard, month_of
+from bot.domain.codes import STAFF_PREFIX, start_link
+from bot.domain.invites import usable_invite
+from bot.domain.messages import (
+    Action,
+    AnswerButton,
+    Button,
+    ClearButtons,
+    Incoming,
+    Keyboard,
+    Kind,
+    LeaveChat,
+    Reply,
+    rows,
+)
+from bot.domain.staff import bind_staff, staff_for_user
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, negotiate_language
+from bot.models import (
+    Baby,
+    BabyStatus,
+    ConsentRecord,
+    ConversationState,
+    Mother,
+    MotherStatus,
+    Staff,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+# Steps of the conversation. Onboarding runs LANGUAGE → CONSENT → STAGE → DUE/BIRTH_DATE → BABY_COUNT → MENU.
+LANGUAGE = "language"
+CONSENT = "consent"
+STAGE = "stage"
+DUE_DATE = "due_date"
+BIRTH_DATE = "birth_date"
+BABY_COUNT = "baby_count"
+PAUSED = "paused"
+MENU = "menu"
+ONBOARDING = "onboarding"
+MAIN = "main"
+
+LONG_TEXT = 1000  # characters; longer free text gets asked to come in parts
+MAX_BABIES = 3
+
+
+class Conversation:
+    """Dodam's conversation service: ``handle(incoming) -> actions``; no Telegram import here."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session_factory: sessionmaker[Session],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.sessions = session_factory
+        self.clock = clock
+
+    # ----------------------------------------------------------------- entry point
+    def handle(self, msg: Incoming) -> list[Action]:
+        reply = Reply()
+        with transaction(self.sessions) as session:
+            turn = _Turn(self, session, msg, reply)
+            turn.run()
+        return reply.actions
+
+    def today(self) -> date:
+        return self.clock().astimezone(self.settings.tz).date()
+
+
+class _Turn:
+    """One incoming message, handled inside one transaction."""
+
+    def __init__(self, conv: Conversation, session: Session, msg: Incoming, reply: Reply) -> None:
+        self.conv = conv
+        self.settings = conv.settings
+        self.session = session
+        self.msg = msg
+        self.reply = reply
+        self.now = conv.clock()
+        self.today = conv.today()
+        self.state: ConversationState | None = session.get(ConversationState, msg.chat_id)
+        self.mother: Mother | None = None
+        self.t = Translator(self._language())
+
+    # ----------------------------------------------------------------- helpers
+    def _language(self) -> str:
+        if self.state is not None and self.state.language:
+            return self.state.language
+        mother = self._mother()
+        if mother is not None:
+            return mother.language
+        return negotiate_language(self.msg.language_code, default=self.settings.default_language)
+
+    def _mother(self) -> Mother | None:
+        if self.mother is None:
+            self.mother = self.session.scalars(
+                select(Mother).where(Mother.telegram_user_id == self.msg.user_id)
+            ).one_or_none()
+        return self.mother
+
+    def say(self, text: str, buttons: Keyboard = ()) -> None:
+        self.reply.send(self.msg.chat_id, text, buttons)
+
+    def ack(self, text: str = "") -> None:
+        if self.msg.kind is Kind.BUTTON and self.msg.callback_id:
+            self.reply.actions.append(AnswerButton(callback_id=self.msg.callback_id, text=text))
+
+    def clear_pressed(self) -> None:
+        if self.msg.message_id is not None:
+            self.reply.actions.append(ClearButtons(chat_id=self.msg.chat_id, message_id=self.msg.message_id))
+
+    @property
+    def step(self) -> str:
+        return self.state.step if self.state is not None else ""
+
+    @property
+    def data(self) -> dict[str, Any]:
+        assert self.state is not None
+        return self.state.data
+
+    def set_data(self, **values: Any) -> None:
+        # A new dict, so SQLAlchemy sees the JSON column change.
+        assert self.state is not None
+        self.state.data = {**self.state.data, **values}
+
+    def go(self, step: str, *, flow: str | None = None) -> None:
+        assert self.state is not None
+        self.state.step = step
+        if flow is not None:
+            self.state.flow = flow
+        self.state.updated_at = self.now
+
+    def new_state(self, *, flow: str, step: str, **data: Any) -> ConversationState:
+        if self.state is None:
+            self.state = ConversationState(
+                chat_id=self.msg.chat_id,
+                user_id=self.msg.user_id,
+                flow=flow,
+                step=step,
+                language=self.t.language,
+                data=data,
+                updated_at=self.now,
+            )
+            self.session.add(self.state)
+        else:
+            self.state.flow, self.state.step, self.state.data = flow, step, data
+            self.state.updated_at = self.now
+        return self.state
+
+    def set_language(self, language: str) -> None:
+        self.t = Translator(language)
+        if self.state is not None:
+            self.state.language = language
+        mother = self._mother()
+        if mother is not None and mother.language != language:
+            mother.language = language
+            audit.record(
+                self.session,
+                actor=f"mother:{mother.id}",
+                action="mother.language_changed",
+                subject_type="mother",
+                subject_id=mother.id,
+                language=language,
+            )
+
+    # ----------------------------------------------------------------- routing
+    def run(self) -> None:
+        msg = self.msg
+        if not msg.private:
+            self.refuse_group()
+            return
+        if msg.kind is Kind.BLOCKED:
+            self.blocked_changed()
+            return
+        if msg.kind is Kind.JOINED:
+            return
+        if msg.kind is Kind.COMMAND and msg.command == "start" and msg.args.startswith(STAFF_PREFIX):
+            self.bind_staff(msg.args.removeprefix(STAFF_PREFIX))
+            return
+        staff = staff_for_user(self.session, msg.user_id)
+        if staff is not None and self._mother() is None:
+            self.staff_turn(staff)
+            return
+        if msg.kind is Kind.BUTTON:
+            self.button()
+        elif msg.kind is Kind.COMMAND:
+            self.command()
+        elif msg.kind is Kind.TEXT:
+            self.text()
+        elif msg.kind is Kind.EDITED:
+            self.say(
+                self.t(
+                    "I saw that you edited a message. I only read new messages, so please send "
+                    "it again as a new message."
+                )
+            )
+        else:
+            self.media()
+
+    def refuse_group(self) -> None:
+        """Health data must not leak into a group: say so once, and leave."""
+        t = Translator(negotiate_language(self.msg.language_code, default=self.settings.default_language))
+        link = start_link(self.settings.bot_username, "hello")
+        self.say(
+            t(
+                "Hello! To keep health information private, I only talk one-to-one, not in groups. "
+                "Please write to me in a private chat: {link}",
+                link=link,
+            )
+        )
+        self.reply.actions.append(LeaveChat(chat_id=self.msg.chat_id))
+        audit.record(self.session, actor="system", action="group.left", chat_type=self.msg.chat_type)
+
+    def blocked_changed(self) -> None:
+        mother = self._mother()
+        if mother is None:
+            return
+        blocked = self.msg.text == "blocked"
+        new_status = MotherStatus.BLOCKED if blocked else MotherStatus.ACTIVE
+        if mother.status != MotherStatus.STOPPED and mother.status != new_status:
+            mother.status = new_status
+            audit.record(
+                self.session,
+                actor=f"mother:{mother.id}",
+                action="mother.blocked" if blocked else "mother.unblocked",
+                subject_type="mother",
+                subject_id=mother.id,
+            )
+
+    # ----------------------------------------------------------------- commands
+    def command(self) -> None:
+        cmd = self.msg.command
+        if cmd == "start":
+            self.start()
+        elif cmd == "language":
+            self.ask_language(returning=True)
+        elif cmd == "help":
+            self.help()
+        elif cmd == "menu":
+            if self.enrolled():
+                self.go(MENU, flow=MAIN)
+                self.show_menu()
+            else:
+                self.say(self.t("Let's finish signing up first; then the menu is yours."))
+                self.resume()
+        elif cmd == "cancel":
+            self.cancel()
+        else:
+            self.say(
+                self.t("I don't know the command /{command}. These are the ones I understand:", command=cmd)
+                + "\n"
+                + self.commands_text()
+            )
+            self.resume()
+
+    def commands_text(self) -> str:
+        t = self.t
+        return "\n".join(
+            [
+                "/menu — " + t("the main menu"),
+                "/language — " + t("change the language"),
+                "/help — " + t("what I can do"),
+                "/cancel — " + t("stop the current question"),
+            ]
+        )
+
+    def help(self) -> None:
+        t = self.t
+        self.say(
+            t(
+                "I am Dodam, a companion from your home-visiting nurse programme. I send short lessons "
+                "about feeding, crying and sleep at the right time for your baby, and I help your nurse "
+                "know when you need her."
+            )
+            + "\n\n"
+            + self.commands_text()
+        )
+        if self.state is not None and self.step != MENU:
+            self.resume()
+
+    def cancel(self) -> None:
+        if self.state is None:
+            self.say(self.t("There is nothing to cancel. Send /start to begin."))
+            return
+        if self.state.flow == ONBOARDING:
+            if self.step != PAUSED:
+                self.set_data(resume_step=self.step)
+                self.go(PAUSED)
+            self.say(
+                self.t(
+                    "All right, we have stopped here. Your answers so far are kept. "
+                    "Send /start whenever you want to continue."
+                )
+            )
+            return
+        if self.step == MENU:
+            self.say(self.t("There is nothing to cancel."))
+        else:
+            self.say(self.t("Cancelled."))
+        self.go(MENU, flow=MAIN)
+        self.show_menu()
+
+    def start(self) -> None:
+        mother = self._mother()
+        if mother is not None and self.state is not None and self.state.flow == MAIN:
+            self.say(self.t("Welcome back!"))
+            self.go(MENU)
+            self.show_menu()
+            return
+        if self.state is not None and self.state.flow == ONBOARDING:
+            self.remember_invite()
+            if self.step == PAUSED:
+                self.go(self.data.get("resume_step", LANGUAGE))
+            self.say(self.t("Welcome back! Let's continue where we left off."))
+            self.prompt()
+            return
+        self.new_state(flow=ONBOARDING, step=LANGUAGE)
+        self.remember_invite()
+        self.ask_language(returning=False)
+
+    def remember_invite(self) -> None:
+        payload = self.msg.args.strip()
+        if payload and self.state is not None:
+            self.set_data(invite=payload)
+
+    def enrolled(self) -> bool:
+        return self._mother() is not None and self.state is not None and self.state.flow == MAIN
+
+    # ----------------------------------------------------------------- prompts
+    def resume(self) -> None:
+        """Repeat the question she is at, so she always knows what comes next."""
+        if self.state is None:
+            self.new_state(flow=ONBOARDING, step=LANGUAGE)
+        if self.step == PAUSED:
+            self.say(self.t("Send /start whenever you want to continue."))
+            return
+        self.prompt()
+
+    def prompt(self) -> None:
+        t, step = self.t, self.step
+        if step == LANGUAGE:
+            self.ask_language(returning=False)
+        elif step == CONSENT:
+            self.say(
+                self.privacy_notice(),
+                rows(
+                    Button(t("✅ I agree"), "consent:yes"),
+                    Button(t("No, thank you"), "consent:no"),
+                    per_row=2,
+                ),
+            )
+        elif step == STAGE:
+            self.say(
+                t("Are you pregnant now, or is your baby already born?"),
+                rows(
+                    Button(t("🤰 I am pregnant"), "stage:pregnant"),
+                    Button(t("👶 My baby is born"), "stage:born"),
+                    per_row=1,
+                ),
+            )
+        elif step == DUE_DATE:
+            self.say(
+                t(
+                    "When is your baby due? Type the date (for example {example}) or pick it on the "
+                    "calendar.",
+                    example=self.example_date(DateKind.DUE),
+                ),
+                rows(Button(t("📅 Calendar"), "pick:calendar")),
+            )
+        elif step == BIRTH_DATE:
+            self.say(
+                t(
+                    "When was your baby born? Type the date (for example {example}) or pick it on the "
+                    "calendar.",
+                    example=self.example_date(DateKind.BIRTH),
+                ),
+                (
+                    (
+                        Button(t("Today"), f"day:{self.today.isoformat()}"),
+                        Button(t("Yesterday"), f"day:{(self.today - timedelta(days=1)).isoformat()}"),
+                    ),
+                    (Button(t("📅 Calendar"), "pick:calendar"),),
+                ),
+            )
+        elif step == BABY_COUNT:
+            self.say(
+                t("How many babies?"),
+                rows(
+                    Button(t("One baby"), "count:1"),
+                    Button(t("Twins"), "count:2"),
+                    Button(t("Triplets"), "count:3"),
+                    per_row=3,
+                ),
+            )
+        else:
+            if self.enrolled():
+                self.go(MENU, flow=MAIN)
+            self.show_menu()
+
+    def example_date(self, kind: DateKind) -> str:
+        sample = self.today + (timedelta(weeks=12) if kind is DateKind.DUE else -timedelta(days=10))
+        return self.t.date(sample)
+
+    def privacy_notice(self) -> str:
+        return self.t(
+            "Before we start, how Dodam uses your information:\n"
+            "• I keep your language, your due date or baby's birth date, and your answers to my questions.\n"
+            "• Only your assigned home-visiting nurse (and her supervisor) can see them, to support you.\n"
+            "• Nothing is sold or shared with anyone else. You can stop at any time with /cancel.\n\n"
+            "Do you agree? (notice version {version})",
+            version=self.settings.consent_version,
+        )
+
+    def ask_language(self, *, returning: bool) -> None:
+        if self.state is None:
+            self.new_state(flow=ONBOARDING, step=LANGUAGE)
+        elif returning and self.step != LANGUAGE:
+            self.set_data(return_to=self.step)
+            self.go(LANGUAGE)
+        current = self.t.language
+        buttons = [
+            Button(("✓ " if code == current else "") + LANGUAGE_NAMES[code], f"lang:{code}")
+            for code in LANGUAGES
+        ]
+        if returning:
+            text = self.t("Which language would you like?")
+        else:
+            text = self.t(
+                "Hello, I'm Dodam 🌱 — a companion for you and your baby from your home-visiting "
+                "nurse programme. I will talk with you in {language}. You can choose another "
+                "language below.",
+                language=LANGUAGE_NAMES[current],
+            )
+        self.say(text, rows(*buttons, per_row=2))
+
+    def show_menu(self) -> None:
+        mother = self._mother()
+        t = self.t
+        if mother is None:
+            self.resume()
+            return
+        babies = [b for b in mother.babies if b.status != BabyStatus.LOST]
+        lines = [t("Main menu")]
+        born = [b for b in babies if b.status == BabyStatus.BORN and b.birth_date]
+        expected = [b for b in babies if b.status == BabyStatus.EXPECTED and b.due_date]
+        if born:
+            assert born[0].birth_date is not None
+            lines.append(t("Your baby is {age}.", age=describe_baby_age(born[0].birth_date, self.today, t)))
+        elif expected:
+            due = expected[0].due_date
+            assert due is not None
+            lines.append(
+                t(
+                    "You are in week {week} of your pregnancy; your baby is due on {date}.",
+                    week=pregnancy_week(due, self.today),
+                    date=t.date(due),
+                )
+            )
+        buttons = []
+        if expected and not born:
+            buttons.append(Button(t("👶 My baby is born"), "menu:born"))
+        buttons += [Button(t("🌐 Language"), "menu:language"), Button(t("❓ Help"), "menu:help")]
+        self.say("\n".join(lines), rows(*buttons, per_row=1))
+
+    # ----------------------------------------------------------------- buttons
+    def button(self) -> None:
+        prefix, _, value = self.msg.data.partition(":")
+        if self.msg.data == NOOP:
+            self.ack()
+            return
+        handlers: dict[str, tuple[set[str], Callable[[str], None]]] = {
+            "lang": ({LANGUAGE}, self.on_language),
+            "consent": ({CONSENT}, self.on_consent),
+            "stage": ({STAGE}, self.on_stage),
+            "pick": ({DUE_DATE, BIRTH_DATE}, self.on_calendar_open),
+            "cal": ({DUE_DATE, BIRTH_DATE}, self.on_calendar_month),
+            "day": ({DUE_DATE, BIRTH_DATE}, self.on_date_text),
+            "count": ({BABY_COUNT}, self.on_count),
+            "menu": ({MENU}, self.on_menu),
+        }
+        entry = handlers.get(prefix)
+        if entry is None or self.state is None or self.step not in entry[0]:
+            # An old message's button: harmless, and she is told where we are now.
+            self.ack(self.t("This question has moved on."))
+            self.say(self.t("That button belongs to an earlier question, which has moved on."))
+            self.resume()
+            return
+        self.ack()
+        entry[1](value)
+
+    def on_language(self, value: str) -> None:
+        if value not in LANGUAGES:
+            self.resume()
+            return
+        self.clear_pressed()
+        self.set_language(value)
+        back_to = self.data.get("return_to")
+        self.set_data(return_to=None)
+        self.say(self.t("Language set: {language}.", language=LANGUAGE_NAMES[value]))
+        if back_to and back_to != LANGUAGE:
+            self.go(back_to)
+        elif self.state is not None and self.state.flow == ONBOARDING:
+            self.go(CONSENT)
+        else:
+            self.go(MENU, flow=MAIN)
+        self.prompt()
+
+    def on_consent(self, value: str) -> None:
+        self.clear_pressed()
+        language = self.t.language
+        if value != "yes":
+            # Nothing is kept but the refusal itself, with no identifier.
+            self.session.add(
+                ConsentRecord(
+                    mother_id=None,
+                    version=self.settings.consent_version,
+                    accepted=False,
+                    language=language,
+                    decided_at=self.now,
+                )
+            )
+            audit.record(
+                self.session,
+                actor="anonymous",
+                action="consent.declined",
+                version=self.settings.consent_version,
+            )
+            assert self.state is not None
+            self.session.delete(self.state)
+            self.state = None
+            self.say(
+                self.t(
+                    "I understand. I have not kept any of your information. If you change your mind, "
+                    "send /start at any time."
+                )
+            )
+            return
+        mother = self._mother()
+        if mother is None:
+            mother = self.create_mother(language)
+        self.session.add(
+            ConsentRecord(
+                mother_id=mother.id,
+                version=self.settings.consent_version,
+                accepted=True,
+                language=language,
+                decided_at=self.now,
+            )
+        )
+        audit.record(
+            self.session,
+            actor=f"mother:{mother.id}",
+            action="consent.accepted",
+            subject_type="mother",
+            subject_id=mother.id,
+            version=self.settings.consent_version,
+        )
+        self.say(self.t("Thank you."))
+        self.go(STAGE)
+        self.prompt()
+
+    def create_mother(self, language: str) -> Mother:
+        invite = None
+        code = self.data.get("invite") if self.state is not None else None
+        if code:
+            invite = usable_invite(self.session, code, now=self.now)
+            if invite is None:
+                self.say(
+                    self.t(
+                        "The invitation link you used is no longer valid. You can still sign up; "
+                        "a nurse from the programme will be assigned to you."
+                    )
+                )
+        mother = Mother(
+            telegram_user_id=self.msg.user_id,
+            chat_id=self.msg.chat_id,
+            display_name=(self.msg.first_name or "")[:200] or None,
+            language=language,
+            nurse_id=invite.nurse_id if invite else None,
+            pool=None if invite else self.settings.default_pool,
+            invite_code_id=invite.id if invite else None,
+            timezone=self.settings.timezone,
+            enrolled_at=self.now,
+        )
+        if invite is not None:
+            invite.uses += 1
+        self.session.add(mother)
+        self.session.flush()
+        self.mother = mother
+        audit.record(
+            self.session,
+            actor=f"mother:{mother.id}",
+            action="mother.registered",
+            subject_type="mother",
+            subject_id=mother.id,
+            nurse_id=mother.nurse_id,
+            pool=mother.pool,
+            language=language,
+        )
+        return mother
+
+    def on_stage(self, value: str) -> None:
+        self.clear_pressed()
+        self.set_data(stage=value)
+        self.go(DUE_DATE if value == "pregnant" else BIRTH_DATE)
+        self.prompt()
+
+    def date_kind(self) -> DateKind:
+        return DateKind.DUE if self.step == DUE_DATE else DateKind.BIRTH
+
+    def date_range(self, kind: DateKind) -> tuple[date, date]:
+        if kind is DateKind.DUE:
+            return self.today, self.today + timedelta(weeks=43)
+        return _years_before(self.today, 2), self.today
+
+    def on_calendar_open(self, _value: str) -> None:
+        kind = self.date_kind()
+        earliest, latest = self.date_range(kind)
+        first = self.today.replace(day=1)
+        self.say(
+            self.t("Choose the day:"),
+            month_keyboard(first, language=self.t.language, earliest=earliest, latest=latest),
+        )
+
+    def on_calendar_month(self, value: str) -> None:
+        first = month_of(value)
+        earliest, latest = self.date_range(self.date_kind())
+        if first is None or self.msg.message_id is None:
+            self.resume()
+            return
+        first = min(max(first, earliest.replace(day=1)), latest.replace(day=1))
+        self.reply.edit(
+            self.msg.chat_id,
+            self.msg.message_id,
+            self.t("Choose the day:"),
+            month_keyboard(first, language=self.t.language, earliest=earliest, latest=latest),
+        )
+
+    def on_date_text(self, value: str) -> None:
+        kind = self.date_kind()
+        try:
+            picked = date.fromisoformat(value)
+        except ValueError:
+            self.resume()
+            return
+        problem = validate_date(picked, kind=kind, today=self.today)
+        self.clear_pressed()
+        self.accept_date(DateAnswer(value=picked, problem=problem), kind)
+
+    def accept_date(self, answer: DateAnswer, kind: DateKind) -> None:
+        if answer.problem is not None or answer.value is None:
+            self.say(self.date_problem_text(answer, kind))
+            self.prompt()
+            return
+        value = answer.value
+        key = "due_date" if kind is DateKind.DUE else "birth_date"
+        self.set_data(**{key: value.isoformat()})
+        self.say(self.t("Got it: {date}.", date=self.t.date(value, "full")))
+        if self.data.get("updating"):
+            self.record_birth(value)
+            return
+        self.go(BABY_COUNT)
+        self.prompt()
+
+    def date_problem_text(self, answer: DateAnswer, kind: DateKind) -> str:
+        t = self.t
+        shown = t.date(answer.value) if answer.value else ""
+        match answer.problem:
+            case DateProblem.IMPOSSIBLE:
+                return t("That date does not exist on the calendar. Could you check it and type it again?")
+            case DateProblem.DUE_IN_PAST:
+                return t(
+                    "{date} has already passed. If your baby is born, choose /cancel and then "
+                    '"My baby is born"; otherwise please check the due date.',
+                    date=shown,
+                )
+            case DateProblem.DUE_TOO_FAR:
+                return t("{date} is more than 43 weeks away. Please check the due date.", date=shown)
+            case DateProblem.BIRTH_IN_FUTURE:
+                return t("{date} is still in the future. Please type the day your baby was born.", date=shown)
+            case DateProblem.BIRTH_TOO_OLD:
+                return t(
+                    "{date} is more than two years ago. Dodam supports babies up to two years old; "
+                    "please check the date.",
+                    date=shown,
+                )
+            case _:
+                return t("Sorry, I could not read that as a date.")
+
+    def on_count(self, value: str) -> None:
+        try:
+            count = max(1, min(MAX_BABIES, int(value)))
+        except ValueError:
+            self.resume()
+            return
+        self.clear_pressed()
+        self.finish_enrolment(count)
+
+    def finish_enrolment(self, count: int) -> None:
+        mother = self._mother()
+        if mother is None:  # consent was never given in this conversation: start over properly
+            self.go(CONSENT)
+            self.prompt()
+            return
+        data = self.data
+        pregnant = data.get("stage") == "pregnant"
+        for baby in mother.babies:
+            if baby.status != BabyStatus.LOST:
+                self.session.delete(baby)
+        for _ in range(count):
+            self.session.add(
+                Baby(
+                    mother_id=mother.id,
+                    status=BabyStatus.EXPECTED if pregnant else BabyStatus.BORN,
+                    due_date=date.fromisoformat(data["due_date"]) if pregnant else None,
+                    birth_date=None if pregnant else date.fromisoformat(data["birth_date"]),
+                    created_at=self.now,
+                )
+            )
+        self.session.flush()
+        self.session.refresh(mother)
+        audit.record(
+            self.session,
+            actor=f"mother:{mother.id}",
+            action="mother.enrolled",
+            subject_type="mother",
+            subject_id=mother.id,
+            babies=count,
+            stage="pregnant" if pregnant else "born",
+        )
+        self.new_state(flow=MAIN, step=MENU)
+        self.say(
+            self.t(
+                "You are all set! I will send you short lessons at the right time for you and your "
+                "baby. You can open the menu at any time with /menu."
+            )
+        )
+        self.show_menu()
+
+    def record_birth(self, birth: date) -> None:
+        mother = self._mother()
+        assert mother is not None
+        for baby in mother.babies:
+            if baby.status == BabyStatus.EXPECTED:
+                baby.status = BabyStatus.BORN
+                baby.birth_date = birth
+        audit.record(
+            self.session,
+            actor=f"mother:{mother.id}",
+            action="mother.baby_born",
+            subject_type="mother",
+            subject_id=mother.id,
+        )
+        self.session.flush()
+        self.set_data(updating=None)
+        self.say(self.t("Congratulations on your baby! 🎉 From now on the lessons follow your baby's age."))
+        self.go(MENU, flow=MAIN)
+        self.show_menu()
+
+    def on_menu(self, value: str) -> None:
+        if value == "born":
+            self.clear_pressed()
+            self.set_data(updating=True)
+            self.go(BIRTH_DATE)
+            self.prompt()
+        elif value == "language":
+            self.ask_language(returning=True)
+        else:
+            self.help()
+            self.show_menu()
+
+    # ----------------------------------------------------------------- text and media
+    def text(self) -> None:
+        text = self.msg.text
+        if self.state is None:
+            self.start()
+            return
+        step = self.step
+        if step in (DUE_DATE, BIRTH_DATE):
+            kind = self.date_kind()
+            self.accept_date(parse_user_date(text, kind=kind, today=self.today, locale=self.t.language), kind)
+            return
+        if step == LANGUAGE:
+            chosen = _language_named(text)
+            if chosen:
+                self.on_language(chosen)
+                return
+        if len(text) > LONG_TEXT:
+            self.say(
+                self.t(
+                    "Thank you for writing so much. I read short messages best; could you send it in "
+                    "a few shorter parts?"
+                )
+            )
+        elif step == MENU:
+            self.say(
+                self.t(
+                    "Thank you for your message. For now I understand the menu buttons best; your "
+                    "nurse is there for anything else."
+                )
+            )
+        elif step == PAUSED:
+            self.say(self.t("We paused your sign-up. Send /start whenever you want to continue."))
+            return
+        else:
+            self.say(self.t("Please choose one of the buttons below."))
+        self.resume()
+
+    def media(self) -> None:
+        self.say(
+            self.t("I can only read text messages, so I could not open that. Please write to me in words.")
+        )
+        if self.state is None:
+            self.start()
+        else:
+            self.resume()
+
+    # ----------------------------------------------------------------- staff
+    def bind_staff(self, code: str) -> None:
+        staff = bind_staff(self.session, code=code, user_id=self.msg.user_id, chat_id=self.msg.chat_id)
+        if staff is None:
+            self.say(
+                self.t(
+                    "This staff link is not valid or has already been used. Please ask your "
+                    "administrator for a new one."
+                )
+            )
+            return
+        if not staff.language or staff.language not in LANGUAGES:
+            staff.language = negotiate_language(
+                self.msg.language_code, default=self.settings.default_language
+            )
+        self.t = Translator(staff.language)
+        self.say(
+            self.t(
+                "Welcome, {name}. This Telegram account is now connected to Dodam as {role}. "
+                "Alerts about mothers in your care will arrive here.",
+                name=staff.name,
+                role=self.role_name(staff.role),
+            )
+        )
+
+    def role_name(self, role: str) -> str:
+        t = self.t
+        return {"nurse": t("nurse"), "supervisor": t("supervisor"), "admin": t("administrator")}.get(
+            role, role
+        )
+
+    def staff_turn(self, staff: Staff) -> None:
+        self.t = Translator(staff.language if staff.language in LANGUAGES else self.settings.default_language)
+        self.ack()
+        self.say(
+            self.t(
+                "You are connected to Dodam as {role} ({name}). Alerts about mothers in your care "
+                "will arrive here.",
+                role=self.role_name(staff.role),
+                name=staff.name,
+            )
+        )
+
+
+def _language_named(text: str) -> str | None:
+    wanted = text.strip().casefold()
+    for code, name in LANGUAGE_NAMES.items():
+        if wanted in (code.casefold(), name.casefold()):
+            return code
+    return None
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def mark_undeliverable(session_factory: sessionmaker[Session], chat_id: int) -> None:
+    """Telegram refused a chat (403): stop treating the mother as reachable until she writes again."""
+    with transaction(session_factory) as session:
+        mother = session.scalars(select(Mother).where(Mother.chat_id == chat_id)).one_or_none()
+        if mother is not None and mother.status == MotherStatus.ACTIVE:
+            mother.status = MotherStatus.BLOCKED
+            audit.record(
+                session,
+                actor="system",
+                action="mother.unreachable",
+                subject_type="mother",
+                subject_id=mother.id,
+            )

@@ -1,0 +1,107 @@
+"""Channel-neutral messages: what a user sent, and what Dodam does in reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    COMMAND = "command"
+    BUTTON = "button"
+    MEDIA = "media"  # photo, sticker, voice, document, location … anything that is not text
+    EDITED = "edited"  # she edited an earlier message
+    JOINED = "joined"  # the bot was added to a chat
+    BLOCKED = "blocked"  # she blocked the bot (or unblocked: see `text`)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Incoming:
+    """One thing a user did, as every channel can describe it."""
+
+    chat_id: int
+    user_id: int
+    kind: Kind
+    chat_type: str = "private"
+    text: str = ""
+    command: str = ""  # without the slash, lower-case: "start"
+    args: str = ""  # what follows the command: the /start payload
+    data: str = ""  # a pressed button's data
+    message_id: int | None = None  # the message a pressed button belongs to
+    callback_id: str = ""  # the press itself, to acknowledge it
+    media: str = ""  # "photo", "sticker", "voice" …
+    language_code: str | None = None
+    first_name: str | None = None
+
+    @property
+    def private(self) -> bool:
+        return self.chat_type == "private"
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str
+
+
+Keyboard = tuple[tuple[Button, ...], ...]
+
+
+def rows(*buttons: Button, per_row: int = 1) -> Keyboard:
+    """Lay buttons out `per_row` to a row."""
+    return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Send:
+    chat_id: int
+    text: str
+    buttons: Keyboard = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Edit:
+    """Replace a message's text and buttons (a calendar turning its page, a question answered)."""
+
+    chat_id: int
+    message_id: int
+    text: str
+    buttons: Keyboard = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClearButtons:
+    """Take the buttons off an answered question, so it cannot be answered twice."""
+
+    chat_id: int
+    message_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnswerButton:
+    """Acknowledge a button press so the client stops its spinner; `text` shows as a short toast."""
+
+    callback_id: str
+    text: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeaveChat:
+    chat_id: int
+
+
+Action = Send | Edit | ClearButtons | AnswerButton | LeaveChat
+
+
+@dataclass
+class Reply:
+    """The actions answering one Incoming, in order."""
+
+    actions: list[Action] = field(default_factory=list)
+
+    def send(self, chat_id: int, text: str, buttons: Keyboard = ()) -> None:
+        self.actions.append(Send(chat_id=chat_id, text=text, buttons=buttons))
+
+    def edit(self, chat_id: int, message_id: int, text: str, buttons: Keyboard = ()) -> None:
+        self.actions.append(Edit(chat_id=chat_id, message_id=message_id, text=text, buttons=buttons))

@@ -1,0 +1,182 @@
+"""Database models (SQLAlchemy 2, typed ORM).
+
+Telegram identifiers are 64-bit. Times are stored in UTC and always come back timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    String,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC; SQLite drops the offset, so it is put back on read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, datetime: UTCDateTime}
+
+
+class StaffRole(StrEnum):
+    NURSE = "nurse"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class MotherStatus(StrEnum):
+    ACTIVE = "active"
+    STOPPED = "stopped"
+    BLOCKED = "blocked"
+
+
+class BabyStatus(StrEnum):
+    EXPECTED = "expected"
+    BORN = "born"
+    LOST = "lost"
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(16), default="ko")
+    district: Mapped[str | None] = mapped_column(String(100))
+    backup_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Only a hash of the one-time binding code is kept, so a database reader cannot bind an account.
+    bind_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    bound_at: Mapped[datetime | None]
+
+
+class InviteCode(Base):
+    __tablename__ = "invite_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    nurse_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    nurse: Mapped[Staff] = relationship()
+
+
+class Mother(Base):
+    __tablename__ = "mothers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    # What the nurse sees: the Telegram first name, which the mother chose to show to the world anyway.
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(16))
+    nurse_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    pool: Mapped[str | None] = mapped_column(String(100))
+    invite_code_id: Mapped[int | None] = mapped_column(ForeignKey("invite_codes.id"))
+    status: Mapped[str] = mapped_column(String(20), default=MotherStatus.ACTIVE)
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Seoul")
+    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    babies: Mapped[list[Baby]] = relationship(back_populates="mother", order_by="Baby.id")
+    nurse: Mapped[Staff | None] = relationship()
+
+
+class Baby(Base):
+    """A pregnancy or a born baby; twins are two rows with the same dates."""
+
+    __tablename__ = "babies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mother_id: Mapped[int] = mapped_column(ForeignKey("mothers.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    due_date: Mapped[date | None] = mapped_column(Date)
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    mother: Mapped[Mother] = relationship(back_populates="babies")
+
+
+class ConsentRecord(Base):
+    """A decision on the privacy notice. A refusal is kept without any identifier."""
+
+    __tablename__ = "consent_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mother_id: Mapped[int | None] = mapped_column(ForeignKey("mothers.id", ondelete="SET NULL"), index=True)
+    version: Mapped[str] = mapped_column(String(32))
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    language: Mapped[str] = mapped_column(String(16))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConversationState(Base):
+    """Where a chat is in a conversation, written on every step so a restart resumes exactly there."""
+
+    __tablename__ = "conversation_states"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    flow: Mapped[str] = mapped_column(String(40))
+    step: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str | None] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AuditEvent(Base):
+    """Append-only log of important events; the migrations add triggers refusing UPDATE and DELETE.
+
+    `details` must never hold message text or names: only ids, codes and decisions.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    subject_type: Mapped[str | None] = mapped_column(String(32))
+    subject_id: Mapped[int | None] = mapped_column(BigInteger)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)

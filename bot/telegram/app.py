@@ -1,0 +1,88 @@
+"""The python-telegram-bot adapter: one thin handler from updates to the conversation and back."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.config import Settings
+from bot.domain.conversation import Conversation, mark_undeliverable
+from bot.domain.messages import Action
+from bot.i18n import LANGUAGES, Translator
+from bot.telegram.convert import to_incoming
+from bot.telegram.sender import Undeliverable, perform
+
+log = logging.getLogger(__name__)
+
+# Telegram's language codes for the command menu, per catalog.
+_COMMAND_LANGUAGE = {"ko": "ko", "en": "en", "zh_Hans": "zh", "vi": "vi", "tl": "fil"}
+
+
+class Handler:
+    """Turns each update into a conversation turn; updates of one chat are handled one at a time."""
+
+    def __init__(self, conversation: Conversation) -> None:
+        self.conversation = conversation
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        incoming = to_incoming(update)
+        if incoming is None:
+            return
+        async with self._locks[incoming.chat_id]:
+            # The database work is short and synchronous; a thread keeps the loop free for other chats.
+            actions = await asyncio.to_thread(self.conversation.handle, incoming)
+            await self.deliver(context.bot, actions)
+
+    async def deliver(self, bot_: object, actions: list[Action]) -> None:
+        from telegram import Bot
+
+        assert isinstance(bot_, Bot)
+        for action in actions:
+            try:
+                await perform(bot_, action)
+            except Undeliverable as exc:
+                await asyncio.to_thread(mark_undeliverable, self.conversation.sessions, exc.chat_id)
+                return
+            except TelegramError as exc:
+                # Logged by type only: the text may hold health information.
+                log.error("could not deliver %s: %s", type(action).__name__, type(exc).__name__)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure without the update's content (no message text, names or user data)."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("error handling update %s", update_id, exc_info=context.error)
+
+
+def build_application(settings: Settings, conversation: Conversation, *, token: str) -> Application:
+    app = (
+        Application.builder()
+        .token(token)
+        .base_url(settings.bot_api_base_url)
+        .base_file_url(settings.bot_api_base_file_url)
+        .concurrent_updates(64)
+        .build()
+    )
+    app.add_handler(TypeHandler(Update, Handler(conversation)))
+    app.add_error_handler(on_error)
+    return app
+
+
+async def publish_commands(app: Application) -> None:
+    """The command menu Telegram shows, in each of Dodam's languages."""
+    for language in LANGUAGES:
+        t = Translator(language)
+        commands = [
+            BotCommand("menu", t("the main menu")),
+            BotCommand("language", t("change the language")),
+            BotCommand("help", t("what I can do")),
+            BotCommand("cancel", t("stop the current question")),
+        ]
+        code = _COMMAND_LANGUAGE[language]
+        await app.bot.set_my_commands(commands, language_code=None if language == "en" else code)

@@ -1,0 +1,91 @@
+"""Carry out the conversation's actions through the Bot API, with bounded, backed-off retries."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.domain.messages import Action, AnswerButton, ClearButtons, Edit, Keyboard, LeaveChat, Send
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 4
+BACKOFF_SECONDS = (0.5, 1.0, 2.0)
+MAX_RETRY_AFTER = 30.0  # longer than this and the reply is no longer a reply; give up and log
+
+
+class Undeliverable(Exception):
+    """The chat cannot receive messages (blocked the bot, deleted account)."""
+
+    def __init__(self, chat_id: int) -> None:
+        super().__init__(chat_id)
+        self.chat_id = chat_id
+
+
+def markup(buttons: Keyboard) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in buttons]
+    )
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def perform(bot: Bot, action: Action) -> None:
+    """Send one action, retrying flood waits and network faults a bounded number of times.
+
+    Raises:
+        Undeliverable: Telegram refused the chat (403): the caller records it.
+    """
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            await _call(bot, action)
+            return
+        except RetryAfter as exc:
+            wait = _seconds(exc.retry_after)
+            if wait > MAX_RETRY_AFTER or attempt == MAX_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(wait)
+        except Forbidden as exc:
+            raise Undeliverable(_chat_of(action)) from exc
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower() or isinstance(action, AnswerButton):
+                return  # the screen already shows what we wanted, or the press is too old to answer
+            if isinstance(action, ClearButtons | LeaveChat):
+                return  # cosmetic; the conversation does not depend on it
+            log.warning("bad request for %s: %s", type(action).__name__, exc.message)
+            raise
+        except NetworkError:
+            # TimedOut is a NetworkError too. A retried send may arrive twice; a lost reply is worse.
+            if attempt == MAX_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS) - 1)])
+
+
+def _chat_of(action: Action) -> int:
+    return 0 if isinstance(action, AnswerButton) else action.chat_id
+
+
+async def _call(bot: Bot, action: Action) -> None:
+    match action:
+        case Send(chat_id=chat_id, text=text, buttons=buttons):
+            await bot.send_message(chat_id, text, reply_markup=markup(buttons))
+        case Edit(chat_id=chat_id, message_id=message_id, text=text, buttons=buttons):
+            await bot.edit_message_text(
+                text, chat_id=chat_id, message_id=message_id, reply_markup=markup(buttons)
+            )
+        case ClearButtons(chat_id=chat_id, message_id=message_id):
+            await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=None)
+        case AnswerButton(callback_id=callback_id, text=text):
+            await bot.answer_callback_query(callback_id, text=text or None)
+        case LeaveChat(chat_id=chat_id):
+            await bot.leave_chat(chat_id)
+        case _:
+            raise TelegramError(f"unknown action {action!r}")
