@@ -16,6 +16,7 @@ from bot.db import make_engine, make_session_factory, migrate
 from bot.domain.conversation import Conversation
 from bot.models import utcnow
 from bot.telegram.app import build_application, publish_commands
+from bot.telegram.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class BotRunner:
         self.conversation = Conversation(settings, make_session_factory(self.engine), clock=clock)
         self.poll_interval = poll_interval
         self.app: Application | None = None
+        self.webhook: WebhookServer | None = None
 
     async def start(self) -> None:
         app = build_application(self.settings, self.conversation, token=self.token)
@@ -48,11 +50,15 @@ class BotRunner:
         await app.start()
         assert app.updater is not None
         if self.settings.webhook:
-            await app.updater.start_webhook(
+            self.webhook = WebhookServer(
+                app,
+                secret=self.settings.webhook_secret,
                 listen=self.settings.webhook_listen,
                 port=self.settings.webhook_port,
-                url_path="telegram",
-                webhook_url=self.settings.webhook_url,
+            )
+            await self.webhook.start()
+            await app.bot.set_webhook(
+                self.settings.webhook_url,
                 secret_token=self.settings.webhook_secret,
                 allowed_updates=Update.ALL_TYPES,
             )
@@ -68,6 +74,9 @@ class BotRunner:
         app, self.app = self.app, None
         if app is None:
             return
+        if self.webhook is not None:
+            await self.webhook.stop()
+            self.webhook = None
         assert app.updater is not None
         if app.updater.running:
             await app.updater.stop()

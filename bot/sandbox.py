@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import shlex
 from dataclasses import dataclass, replace
 from typing import Any
@@ -56,6 +57,7 @@ class Sandbox:
         self.runner: BotRunner | None = None
         self.user = _User(1001)
         self.seen: dict[int, dict[int, int]] = {}  # chat → message_id → edits already shown
+        self.texts: dict[int, str] = {}  # message_id → text last shown
 
     async def start_bot(self) -> None:
         self.runner = BotRunner(self.settings, token=self.emulator.token)
@@ -87,10 +89,16 @@ class Sandbox:
             print(render(message))
 
     def _unseen(self, chat_id: int, msgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """New messages, and edited ones whose text changed (an answered question only loses its buttons)."""
         seen = self.seen.setdefault(chat_id, {})
-        fresh = [m for m in msgs if seen.get(m["message_id"]) != m.get("edits", 0)]
-        for m in fresh:
-            seen[m["message_id"]] = m.get("edits", 0)
+        fresh = []
+        for m in msgs:
+            key = m["message_id"]
+            text = m.get("text") or m.get("caption") or ""
+            if key not in seen or (seen[key] != m.get("edits", 0) and self.texts.get(key) != text):
+                fresh.append(m)
+            seen[key] = m.get("edits", 0)
+            self.texts[key] = text
         return fresh
 
     # ------------------------------------------------------------------ input
@@ -197,6 +205,9 @@ def render(message: dict[str, Any]) -> str:
 
 
 async def _main(settings: Settings) -> None:
+    # The terminal is the chat: library chatter would drown it.
+    for name in ("telegram", "apscheduler", "httpx", "aiohttp", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     emulator = Emulator(bot_username=settings.bot_username)
     await emulator.start()
     local = replace(
