@@ -12,12 +12,14 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.config import Settings, load_settings
+from bot.content.cli import register as register_content
 from bot.db import make_engine, make_session_factory, migrate, transaction
 from bot.domain.codes import start_link
 from bot.domain.invites import create_invite, write_qr_png
 from bot.domain.staff import add_staff, new_binding_code
 from bot.i18n import LANGUAGES
 from bot.models import Staff, StaffRole
+from bot.screening.cli import register as register_screening
 
 
 def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
@@ -128,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--max-uses", type=int)
     create.add_argument("--days", type=int, help="days until the link expires")
     create.set_defaults(func=cmd_invite_create)
+
+    register_content(sub)
+    register_screening(sub)
     return parser
 
 

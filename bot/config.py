@@ -38,6 +38,12 @@ class Settings:
     default_pool: str = "default"
     consent_version: str = "2026-11"
     log_level: str = "INFO"
+    content_dir: Path = PROJECT_ROOT / "content"
+    delivery_hour: int = 10
+    quiet_start_hour: int = 21
+    quiet_end_hour: int = 8
+    send_rate_per_second: float = 25.0
+    worker_id: str = ""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -77,6 +83,12 @@ def load_settings(*, env_file: str | Path | None = None) -> Settings:
         default_pool=_env("DODAM_DEFAULT_POOL") or Settings.default_pool,
         consent_version=_env("DODAM_CONSENT_VERSION") or Settings.consent_version,
         log_level=_env("DODAM_LOG_LEVEL") or Settings.log_level,
+        content_dir=Path(_env("DODAM_CONTENT_DIR")) if _env("DODAM_CONTENT_DIR") else Settings.content_dir,
+        delivery_hour=int(_env("DODAM_DELIVERY_HOUR") or Settings.delivery_hour),
+        quiet_start_hour=int(_env("DODAM_QUIET_HOURS", "21-8").split("-")[0]),
+        quiet_end_hour=int(_env("DODAM_QUIET_HOURS", "21-8").split("-")[1]),
+        send_rate_per_second=float(_env("DODAM_SEND_RATE") or Settings.send_rate_per_second),
+        worker_id=_env("DODAM_WORKER_ID"),
     )
     ZoneInfo(settings.timezone)  # fail at start-up, not at the first message, on a typo
     if settings.webhook_url and not settings.webhook_secret:

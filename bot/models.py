@@ -17,9 +17,11 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     String,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -117,6 +119,9 @@ class Mother(Base):
     invite_code_id: Mapped[int | None] = mapped_column(ForeignKey("invite_codes.id"))
     status: Mapped[str] = mapped_column(String(20), default=MotherStatus.ACTIVE)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Seoul")
+    # Local hour at which lessons arrive; she can change it from the menu.
+    delivery_hour: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    paused_until: Mapped[datetime | None]
     enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     babies: Mapped[list[Baby]] = relationship(back_populates="mother", order_by="Baby.id")
@@ -127,6 +132,11 @@ class Baby(Base):
     """A pregnancy or a born baby; twins are two rows with the same dates."""
 
     __tablename__ = "babies"
+    # The planner selects babies by date, for a million mothers at once.
+    __table_args__ = (
+        Index("ix_babies_birth", "status", "birth_date"),
+        Index("ix_babies_due", "status", "due_date"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mother_id: Mapped[int] = mapped_column(ForeignKey("mothers.id", ondelete="CASCADE"), index=True)
@@ -136,6 +146,112 @@ class Baby(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     mother: Mapped[Mother] = relationship(back_populates="babies")
+
+
+class OutboxStatus(StrEnum):
+    PLANNED = "planned"
+    SENDING = "sending"  # claimed by a dispatcher until its lease expires
+    SENT = "sent"
+    SKIPPED = "skipped"  # past its relevance window, or read early on request
+    FAILED = "failed"  # gave up after bounded retries; audited
+    CANCELLED = "cancelled"  # she stopped, blocked the bot, or her dates changed
+
+
+class OutboxKind(StrEnum):
+    LESSON = "lesson"  # planned from her dates, sent by the dispatcher
+    ON_REQUEST = "on_request"  # a lesson she asked for, sent as a reply
+
+
+class OutboxMessage(Base):
+    """Every planned and delivered lesson: what, to whom, when, and which version of the content."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        # The same lesson is never planned twice for the same mother.
+        UniqueConstraint("mother_id", "dedupe_key", name="uq_outbox_mother_dedupe"),
+        Index("ix_outbox_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mother_id: Mapped[int] = mapped_column(ForeignKey("mothers.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default=OutboxKind.LESSON)
+    lesson_slug: Mapped[str | None] = mapped_column(String(100))
+    dedupe_key: Mapped[str] = mapped_column(String(160))
+    due_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PLANNED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    content_version: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(16))
+    sent_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LessonFeedback(Base):
+    """Her answer to "was this helpful?", once per delivered lesson (a second press changes it)."""
+
+    __tablename__ = "lesson_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), unique=True)
+    lesson_slug: Mapped[str] = mapped_column(String(100), index=True)
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScreeningStatus(StrEnum):
+    INVITED = "invited"  # offered (scheduled or from the menu), not started
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    EXPIRED = "expired"  # not finished within 7 days: recorded as incomplete
+    DECLINED = "declined"
+
+
+class Screening(Base):
+    """One questionnaire taken (or offered): every answer is stored the moment it is given."""
+
+    __tablename__ = "screenings"
+    __table_args__ = (Index("ix_screenings_open", "status", "last_activity_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mother_id: Mapped[int] = mapped_column(ForeignKey("mothers.id", ondelete="CASCADE"), index=True)
+    instrument: Mapped[str] = mapped_column(String(16))
+    instrument_version: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(16))
+    translation_validated: Mapped[bool] = mapped_column(Boolean)
+    cutoff_validated: Mapped[bool] = mapped_column(Boolean, default=True)
+    trigger: Mapped[str] = mapped_column(String(20))  # "scheduled" | "requested" | "rescreen"
+    status: Mapped[str] = mapped_column(String(16), default=ScreeningStatus.INVITED)
+    current_item: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int | None] = mapped_column(Integer)
+    risk: Mapped[str | None] = mapped_column(String(16))
+    subscales: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    urgent_items: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    rescreen_in_days: Mapped[int | None] = mapped_column(Integer)
+
+    answers: Mapped[list[ScreeningAnswer]] = relationship(order_by="ScreeningAnswer.item_number")
+
+
+class ScreeningAnswer(Base):
+    __tablename__ = "screening_answers"
+    __table_args__ = (UniqueConstraint("screening_id", "item_number", name="uq_answer_item"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    screening_id: Mapped[int] = mapped_column(ForeignKey("screenings.id", ondelete="CASCADE"), index=True)
+    item_number: Mapped[int] = mapped_column(Integer)
+    option_index: Mapped[int] = mapped_column(Integer)  # as shown, 0 = first option
+    score: Mapped[int] = mapped_column(Integer)
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ConsentRecord(Base):

@@ -1,4 +1,4 @@
-"""Run the bot: database, conversation, Telegram application, polling or webhook."""
+"""Run the bot: database, content, conversation, Telegram application, periodic ticks."""
 
 from __future__ import annotations
 
@@ -12,17 +12,31 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.config import Settings
-from bot.db import make_engine, make_session_factory, migrate
+from bot.content.library import ContentLibrary
+from bot.content.reloader import RELOAD_REQUEST_FILE, ContentStore
+from bot.db import make_engine, make_session_factory, migrate, transaction
+from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.planner import plan_lessons
 from bot.domain.conversation import Conversation
 from bot.models import utcnow
 from bot.telegram.app import build_application, publish_commands
+from bot.telegram.sender import TelegramMessageSender
 from bot.telegram.webhook import WebhookServer
+from scheduler.ticks import Ticks
 
 log = logging.getLogger(__name__)
 
+DISPATCH_EVERY = 1.0  # seconds
+PLAN_EVERY = 600.0
+CONTENT_EVERY = 5.0
+
 
 class BotRunner:
-    """Starts and stops one bot process's worth of work, with an explicit lifecycle."""
+    """Starts and stops one bot process's worth of work, with an explicit lifecycle.
+
+    Args:
+        ticks: Run the periodic dispatcher, planner and content watcher (tests drive them by hand).
+    """
 
     def __init__(
         self,
@@ -31,23 +45,36 @@ class BotRunner:
         token: str | None = None,
         clock: Callable[[], datetime] = utcnow,
         poll_interval: float = 0.0,
+        ticks: bool = True,
     ) -> None:
         self.settings = settings
         self.token = token or settings.telegram_token
         if not self.token:
             raise ValueError("no Telegram token: set DODAM_TELEGRAM_TOKEN, or use the sandbox")
         migrate(settings.database_url)
+        self.clock = clock
         self.engine = make_engine(settings.database_url)
-        self.conversation = Conversation(settings, make_session_factory(self.engine), clock=clock)
+        self.sessions = make_session_factory(self.engine)
+        self.content = ContentStore(settings.content_dir, request_file=RELOAD_REQUEST_FILE)
+        self.conversation = Conversation(settings, self.sessions, clock=clock, library=self.library)
         self.poll_interval = poll_interval
+        self.with_ticks = ticks
         self.app: Application | None = None
         self.webhook: WebhookServer | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.ticks: Ticks | None = None
+
+    def library(self) -> ContentLibrary:
+        return self.content.library
 
     async def start(self) -> None:
         app = build_application(self.settings, self.conversation, token=self.token)
         await app.initialize()
         await publish_commands(app)
         await app.start()
+        self.dispatcher = Dispatcher(
+            self.settings, self.sessions, self.library, TelegramMessageSender(app.bot), clock=self.clock
+        )
         assert app.updater is not None
         if self.settings.webhook:
             self.webhook = WebhookServer(
@@ -69,8 +96,44 @@ class BotRunner:
             )
             log.info("polling for updates")
         self.app = app
+        if self.with_ticks:
+            self.ticks = Ticks()
+            self.ticks.every(DISPATCH_EVERY, "dispatch", self.dispatch)
+            self.ticks.every(PLAN_EVERY, "plan", self.plan, first_run=utcnow())
+            self.ticks.every(CONTENT_EVERY, "content", self.reload_content)
+            self.ticks.start()
+
+    async def dispatch(self) -> None:
+        assert self.dispatcher is not None
+        stats = await self.dispatcher.tick()
+        if stats.claimed:
+            log.info(
+                "dispatch: %s sent, %s deferred, %s skipped, %s retried, %s failed",
+                stats.sent,
+                stats.deferred,
+                stats.skipped,
+                stats.retried,
+                stats.failed,
+            )
+
+    async def plan(self) -> int:
+        def work() -> int:
+            with transaction(self.sessions) as session:
+                return plan_lessons(session, self.library().lessons, now=self.clock())
+
+        added = await asyncio.to_thread(work)
+        if added:
+            log.info("planned %s lessons", added)
+        return added
+
+    async def reload_content(self) -> None:
+        if await asyncio.to_thread(self.content.reload_if_changed):
+            log.info("content reloaded: %d lessons", len(self.content.library))
 
     async def stop(self) -> None:
+        if self.ticks is not None:
+            self.ticks.stop()
+            self.ticks = None
         app, self.app = self.app, None
         if app is None:
             return

@@ -9,15 +9,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.content.lessons import Lesson, render
+from bot.content.library import ContentLibrary, load_library
 from bot.dates import DateAnswer, DateKind, DateProblem, parse_user_date, validate_date
 from bot.db import transaction
+from bot.delivery.dispatcher import lesson_buttons
+from bot.delivery.planner import replan_mother
 from bot.domain import audit
+from bot.domain import lessons as lesson_service
 from bot.domain.ages import describe_baby_age, pregnancy_week
 from bot.domain.calendar import NOOP, month_keyboard, month_of
 from bot.domain.codes import STAFF_PREFIX, start_link
@@ -41,8 +47,10 @@ from bot.models import (
     BabyStatus,
     ConsentRecord,
     ConversationState,
+    LessonFeedback,
     Mother,
     MotherStatus,
+    OutboxMessage,
     Staff,
     utcnow,
 )
@@ -74,10 +82,12 @@ class Conversation:
         session_factory: sessionmaker[Session],
         *,
         clock: Callable[[], datetime] = utcnow,
+        library: Callable[[], ContentLibrary] | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = session_factory
         self.clock = clock
+        self.library = library or _static_library(settings.content_dir)
 
     # ----------------------------------------------------------------- entry point
     def handle(self, msg: Incoming) -> list[Action]:
@@ -269,6 +279,8 @@ class _Turn:
                 self.resume()
         elif cmd == "cancel":
             self.cancel()
+        elif cmd == "stop":
+            self.ask_stop()
         else:
             self.say(
                 self.t("I don't know the command /{command}. These are the ones I understand:", command=cmd)
@@ -327,6 +339,12 @@ class _Turn:
     def start(self) -> None:
         mother = self._mother()
         if mother is not None and self.state is not None and self.state.flow == MAIN:
+            if mother.status in (MotherStatus.STOPPED, MotherStatus.BLOCKED):
+                lesson_service.resume_messages(self.session, self.conv.library(), mother, now=self.now)
+                self.say(self.t("Welcome back! Your lessons start again from where your baby is now."))
+                self.go(MENU)
+                self.show_menu()
+                return
             self.say(self.t("Welcome back!"))
             self.go(MENU)
             self.show_menu()
@@ -465,6 +483,10 @@ class _Turn:
             return
         babies = [b for b in mother.babies if b.status != BabyStatus.LOST]
         lines = [t("Main menu")]
+        if mother.status == MotherStatus.STOPPED:
+            lines.append(t("Messages are stopped. Send /start to receive lessons again."))
+        elif mother.paused_until is not None and mother.paused_until > self.now:
+            lines.append(t("Lessons are paused until {date}.", date=t.date(mother.paused_until.date())))
         born = [b for b in babies if b.status == BabyStatus.BORN and b.birth_date]
         expected = [b for b in babies if b.status == BabyStatus.EXPECTED and b.due_date]
         if born:
@@ -480,7 +502,7 @@ class _Turn:
                     date=t.date(due),
                 )
             )
-        buttons = []
+        buttons = [Button(t("📚 Lessons"), "lessons:menu")]
         if expected and not born:
             buttons.append(Button(t("👶 My baby is born"), "menu:born"))
         buttons += [Button(t("🌐 Language"), "menu:language"), Button(t("❓ Help"), "menu:help")]
@@ -502,6 +524,19 @@ class _Turn:
             "count": ({BABY_COUNT}, self.on_count),
             "menu": ({MENU}, self.on_menu),
         }
+        anytime: dict[str, Callable[[str], None]] = {
+            "lessons": self.on_lessons,
+            "read": self.on_read,
+            "more": self.on_more,
+            "fb": self.on_feedback,
+            "hour": self.on_hour,
+            "stop": self.on_stop,
+        }
+        if prefix in anytime and self.enrolled():
+            anytime[prefix](value)
+            if not any(isinstance(a, AnswerButton) for a in self.reply.actions):
+                self.ack()
+            return
         entry = handlers.get(prefix)
         if entry is None or self.state is None or self.step not in entry[0]:
             # An old message's button: harmless, and she is told where we are now.
@@ -752,6 +787,7 @@ class _Turn:
             babies=count,
             stage="pregnant" if pregnant else "born",
         )
+        lesson_service.plan_for(self.session, self.conv.library(), mother, now=self.now)
         self.new_state(flow=MAIN, step=MENU)
         self.say(
             self.t(
@@ -776,6 +812,8 @@ class _Turn:
             subject_id=mother.id,
         )
         self.session.flush()
+        # Pregnancy lessons not yet sent are dropped; baby lessons are planned from the birth date.
+        replan_mother(self.session, self.conv.library().lessons, mother, now=self.now)
         self.set_data(updating=None)
         self.say(self.t("Congratulations on your baby! 🎉 From now on the lessons follow your baby's age."))
         self.go(MENU, flow=MAIN)
@@ -792,6 +830,214 @@ class _Turn:
         else:
             self.help()
             self.show_menu()
+
+    # ----------------------------------------------------------------- lessons
+    def on_lessons(self, value: str) -> None:
+        mother = self._mother()
+        assert mother is not None
+        t = self.t
+        action, _, arg = value.partition(":")
+        if action == "menu":
+            buttons = [Button(t("▶️ Next lesson"), "lessons:next")]
+            buttons += [
+                Button(self.topic_name(topic), f"lessons:topic:{topic}") for topic in lesson_service.TOPICS
+            ]
+            if mother.paused_until is not None and mother.paused_until > self.now:
+                buttons.append(Button(t("▶️ Resume lessons"), "lessons:resume"))
+            else:
+                buttons.append(Button(t("⏸ Pause for a week"), "lessons:pause"))
+            buttons += [
+                Button(t("⏰ Delivery time"), "lessons:time"),
+                Button(t("🔕 Stop all messages"), "stop:ask"),
+            ]
+            hour = f"{mother.delivery_hour:02d}:00"
+            self.say(
+                t(
+                    "Lessons arrive at {hour}. Choose a topic to read again, or get the next lesson now.",
+                    hour=hour,
+                ),
+                rows(*buttons, per_row=1),
+            )
+        elif action == "next":
+            lesson = lesson_service.next_lesson(self.session, self.conv.library(), mother, self.today)
+            if lesson is None:
+                self.say(t("You have read every lesson for now. New ones come as your baby grows."))
+                return
+            self.send_lesson(mother, lesson)
+        elif action == "topic" and arg in lesson_service.TOPICS:
+            library = self.conv.library()
+            found = lesson_service.reached(library, mother, self.today, arg)[:8]
+            if not found:
+                ahead = lesson_service.upcoming(library, mother, self.today, arg)
+                self.say(
+                    t("There is no lesson on this topic for your stage yet.")
+                    + (
+                        "\n" + t("The next one: {title}", title=ahead.texts[mother.language].title)
+                        if ahead
+                        else ""
+                    )
+                )
+                return
+            self.say(
+                self.topic_name(arg),
+                rows(
+                    *[
+                        Button(lesson.texts[mother.language].title[:60], f"read:{lesson.slug}")
+                        for lesson in found
+                    ]
+                ),
+            )
+        elif action == "pause":
+            mother.paused_until = self.now + timedelta(days=7)
+            audit.record(
+                self.session,
+                actor=f"mother:{mother.id}",
+                action="mother.paused",
+                subject_type="mother",
+                subject_id=mother.id,
+                days=7,
+            )
+            self.say(
+                t(
+                    "Lessons are paused until {date}. Safety messages and your nurse still reach you.",
+                    date=t.date(mother.paused_until.astimezone(self.settings.tz).date()),
+                )
+            )
+        elif action == "resume":
+            mother.paused_until = None
+            audit.record(
+                self.session,
+                actor=f"mother:{mother.id}",
+                action="mother.unpaused",
+                subject_type="mother",
+                subject_id=mother.id,
+            )
+            self.say(t("Lessons are on again."))
+        elif action == "time":
+            self.say(
+                t("At what time of day would you like your lessons?"),
+                rows(*[Button(f"{h:02d}:00", f"hour:{h}") for h in lesson_service.DELIVERY_HOURS], per_row=3),
+            )
+
+    def topic_name(self, topic: str) -> str:
+        t = self.t
+        return {
+            "breastfeeding": t("🤱 Breastfeeding"),
+            "crying": t("😢 Crying"),
+            "sleep": t("😴 Sleep"),
+            "wellbeing": t("💛 Your wellbeing"),
+        }[topic]
+
+    def send_lesson(self, mother: Mother, lesson: Lesson) -> None:
+        row = lesson_service.record_read(self.session, mother, lesson, now=self.now)
+        self.reply.send(
+            self.msg.chat_id,
+            render(lesson, mother.language),
+            lesson_buttons(
+                self.t, row.id, follow_up=lesson.follow_up is not None, ask_helpful=lesson.ask_helpful
+            ),
+            html=True,
+        )
+
+    def _own_row(self, raw_id: str) -> OutboxMessage | None:
+        """The outbox row a lesson button names, if it is hers; a forged id gets nothing."""
+        mother = self._mother()
+        row = self.session.get(OutboxMessage, int(raw_id)) if raw_id.isdigit() else None
+        if mother is None or row is None or row.mother_id != mother.id:
+            audit.record(
+                self.session, actor=f"tg:{self.msg.user_id}", action="callback.refused", kind="lesson"
+            )
+            self.say(self.t("That button belongs to an earlier question, which has moved on."))
+            return None
+        return row
+
+    def on_read(self, slug: str) -> None:
+        mother = self._mother()
+        assert mother is not None
+        library = self.conv.library()
+        lesson = library.get(slug)
+        if lesson is None or lesson not in lesson_service.reached(library, mother, self.today):
+            self.say(self.t("That lesson is not available any more."))
+            return
+        self.send_lesson(mother, lesson)
+
+    def on_more(self, raw_id: str) -> None:
+        row = self._own_row(raw_id)
+        mother = self._mother()
+        if row is None or mother is None:
+            return
+        library = self.conv.library()
+        lesson = library.get(row.lesson_slug or "")
+        follow = library.get(lesson.follow_up) if lesson is not None and lesson.follow_up else None
+        if follow is None:
+            self.say(self.t("That lesson is not available any more."))
+            return
+        self.send_lesson(mother, follow)
+
+    def on_feedback(self, value: str) -> None:
+        raw_id, _, verdict = value.partition(":")
+        row = self._own_row(raw_id)
+        if row is None:
+            return
+        helpful = verdict == "1"
+        feedback = self.session.scalars(
+            select(LessonFeedback).where(LessonFeedback.outbox_id == row.id)
+        ).one_or_none()
+        if feedback is None:
+            self.session.add(
+                LessonFeedback(
+                    outbox_id=row.id, lesson_slug=row.lesson_slug or "", helpful=helpful, at=self.now
+                )
+            )
+        else:
+            feedback.helpful, feedback.at = helpful, self.now
+        self.ack(self.t("Thank you for telling me!"))
+        if not helpful:
+            self.say(
+                self.t("Thank you for telling me. If you have a question about it, your nurse can help.")
+            )
+
+    def on_hour(self, value: str) -> None:
+        mother = self._mother()
+        assert mother is not None
+        if not value.isdigit() or int(value) not in lesson_service.DELIVERY_HOURS:
+            self.resume()
+            return
+        self.clear_pressed()
+        lesson_service.set_delivery_hour(self.session, self.conv.library(), mother, int(value), now=self.now)
+        self.say(self.t("Done: lessons will arrive at {hour}.", hour=f"{int(value):02d}:00"))
+
+    def ask_stop(self) -> None:
+        if not self.enrolled():
+            self.say(self.t("There is nothing to stop. Send /start to begin."))
+            return
+        self.say(
+            self.t(
+                "Stop all lessons and check-ins from Dodam? Your nurse can still reach you, and you "
+                "can start again at any time with /start."
+            ),
+            rows(
+                Button(self.t("Yes, stop"), "stop:yes"), Button(self.t("No, keep them"), "stop:no"), per_row=2
+            ),
+        )
+
+    def on_stop(self, value: str) -> None:
+        mother = self._mother()
+        assert mother is not None
+        if value == "ask":
+            self.ask_stop()
+            return
+        self.clear_pressed()
+        if value == "yes":
+            lesson_service.stop_messages(self.session, mother, now=self.now)
+            self.say(
+                self.t(
+                    "Done. I will not send lessons or check-ins any more. Send /start whenever you "
+                    "want them again."
+                )
+            )
+        else:
+            self.say(self.t("Good, your lessons continue."))
 
     # ----------------------------------------------------------------- text and media
     def text(self) -> None:
@@ -881,6 +1127,18 @@ class _Turn:
                 name=staff.name,
             )
         )
+
+
+def _static_library(root: Path) -> Callable[[], ContentLibrary]:
+    """The content as loaded once, for callers without a reloading ContentStore (CLI, tests)."""
+    cached: list[ContentLibrary] = []
+
+    def get() -> ContentLibrary:
+        if not cached:
+            cached.append(load_library(root))
+        return cached[0]
+
+    return get
 
 
 def _language_named(text: str) -> str | None:

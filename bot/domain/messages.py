@@ -58,6 +58,7 @@ class Send:
     chat_id: int
     text: str
     buttons: Keyboard = ()
+    html: bool = False  # Telegram HTML parse mode (lessons); plain text otherwise
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,8 +101,8 @@ class Reply:
 
     actions: list[Action] = field(default_factory=list)
 
-    def send(self, chat_id: int, text: str, buttons: Keyboard = ()) -> None:
-        self.actions.append(Send(chat_id=chat_id, text=text, buttons=buttons))
+    def send(self, chat_id: int, text: str, buttons: Keyboard = (), *, html: bool = False) -> None:
+        self.actions.append(Send(chat_id=chat_id, text=text, buttons=buttons, html=html))
 
     def edit(self, chat_id: int, message_id: int, text: str, buttons: Keyboard = ()) -> None:
         self.actions.append(Edit(chat_id=chat_id, message_id=message_id, text=text, buttons=buttons))

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.delivery.sending import Rejected, RetryLater, TransientFailure, Unreachable
 from bot.domain.messages import Action, AnswerButton, ClearButtons, Edit, Keyboard, LeaveChat, Send
 
 log = logging.getLogger(__name__)
@@ -75,8 +78,10 @@ def _chat_of(action: Action) -> int:
 
 async def _call(bot: Bot, action: Action) -> None:
     match action:
-        case Send(chat_id=chat_id, text=text, buttons=buttons):
-            await bot.send_message(chat_id, text, reply_markup=markup(buttons))
+        case Send(chat_id=chat_id, text=text, buttons=buttons, html=html):
+            await bot.send_message(
+                chat_id, text, reply_markup=markup(buttons), parse_mode=ParseMode.HTML if html else None
+            )
         case Edit(chat_id=chat_id, message_id=message_id, text=text, buttons=buttons):
             await bot.edit_message_text(
                 text, chat_id=chat_id, message_id=message_id, reply_markup=markup(buttons)
@@ -89,3 +94,45 @@ async def _call(bot: Bot, action: Action) -> None:
             await bot.leave_chat(chat_id)
         case _:
             raise TelegramError(f"unknown action {action!r}")
+
+
+class TelegramMessageSender:
+    """The dispatcher's channel: one send, no retries of its own; failures become delivery errors."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        buttons: Keyboard = (),
+        html: bool = False,
+        photo: Path | None = None,
+    ) -> int:
+        parse_mode = ParseMode.HTML if html else None
+        try:
+            if photo is not None:
+                message = await self.bot.send_photo(
+                    chat_id,
+                    photo=photo,
+                    caption=text,
+                    parse_mode=parse_mode,
+                    reply_markup=markup(buttons),
+                )
+            else:
+                message = await self.bot.send_message(
+                    chat_id, text, parse_mode=parse_mode, reply_markup=markup(buttons)
+                )
+        except RetryAfter as exc:
+            raise RetryLater(_seconds(exc.retry_after)) from exc
+        except Forbidden as exc:
+            raise Unreachable(str(chat_id)) from exc
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                raise Unreachable(str(chat_id)) from exc
+            raise Rejected(exc.message) from exc
+        except NetworkError as exc:  # TimedOut included
+            raise TransientFailure(type(exc).__name__) from exc
+        return message.message_id

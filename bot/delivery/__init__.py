@@ -1,0 +1,1 @@
+"""Staged lessons: planning from her dates, the outbox, and rate-limited dispatch."""

@@ -1,0 +1,133 @@
+"""Planning lessons from her dates into the outbox.
+
+Set-based, so a daily run over a million mothers stays a few dozen indexed queries: for each lesson, the
+babies whose birth (or due) date makes the lesson due in the planning window. A lesson already planned
+for a mother is never planned again (a unique key); one past its relevance window is not planned at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.content.lessons import Lesson, Timing
+from bot.delivery.timing import at_hour, local_day
+from bot.models import Baby, BabyStatus, Mother, MotherStatus, OutboxKind, OutboxMessage, OutboxStatus
+
+HORIZON_DAYS = 1  # plan today's and tomorrow's lessons; the planner runs many times a day
+BATCH = 5_000
+
+
+def lesson_key(slug: str) -> str:
+    return f"lesson:{slug}"
+
+
+def _anchor_range(timing: Timing, first_due: date, last_due: date) -> tuple[date, date]:
+    """Anchor dates (due or birth date) for which the lesson falls due within [first_due, last_due].
+
+    Widened by a few days for month offsets (month lengths differ); callers filter exactly.
+    """
+    if timing.anchor == "due":
+        offset = timedelta(weeks=40 - timing.amount)
+        return first_due + offset, last_due + offset
+    if timing.unit == "month":
+        days = round(timing.amount * 30.44)
+        return first_due - timedelta(days=days + 4), last_due - timedelta(days=days - 4)
+    offset = timedelta(days=timing.amount * (7 if timing.unit == "week" else 1))
+    return first_due - offset, last_due - offset
+
+
+def plan_lessons(
+    session: Session,
+    lessons: Iterable[Lesson],
+    *,
+    now: datetime,
+    mother_ids: Collection[int] | None = None,
+    horizon_days: int = HORIZON_DAYS,
+) -> int:
+    """Plan every lesson due between now and `horizon_days` ahead, or overdue but still relevant.
+
+    Args:
+        mother_ids: Only these mothers (a new enrolment, changed dates); all active mothers if None.
+
+    Returns:
+        How many outbox rows were added.
+    """
+    added = 0
+    today = now.date()
+    for lesson in lessons:
+        anchor = lesson.timing.anchor
+        column = Baby.due_date if anchor == "due" else Baby.birth_date
+        status = BabyStatus.EXPECTED if anchor == "due" else BabyStatus.BORN
+        # A day of margin on both sides: mothers' local dates differ from the UTC date.
+        first_due = today - lesson.relevant_for - timedelta(days=1)
+        last_due = today + timedelta(days=horizon_days + 1)
+        low, high = _anchor_range(lesson.timing, first_due, last_due)
+        query = (
+            select(Mother.id, Mother.timezone, Mother.delivery_hour, column)
+            .join(Baby, Baby.mother_id == Mother.id)
+            .where(Baby.status == status, column.between(low, high), Mother.status == MotherStatus.ACTIVE)
+            .distinct()
+        )
+        if mother_ids is not None:
+            query = query.where(Mother.id.in_(list(mother_ids)))
+        rows: list[dict[str, Any]] = []
+        for mother_id, tz, hour, anchor_date in session.execute(query).yield_per(BATCH):
+            if anchor_date is None:
+                continue
+            due_day = lesson.due_on(anchor_date)
+            local_today = local_day(now, tz)
+            if not (first_due <= due_day <= local_today + timedelta(days=horizon_days)):
+                continue
+            expires = at_hour(due_day + lesson.relevant_for, hour, tz)
+            if expires <= now:
+                continue
+            rows.append(
+                {
+                    "mother_id": mother_id,
+                    "kind": OutboxKind.LESSON.value,
+                    "lesson_slug": lesson.slug,
+                    "dedupe_key": lesson_key(lesson.slug),
+                    "due_at": at_hour(due_day, hour, tz),
+                    "expires_at": expires,
+                    "status": OutboxStatus.PLANNED.value,
+                    "attempts": 0,
+                    "created_at": now,
+                }
+            )
+            if len(rows) >= BATCH:
+                added += _insert_new(session, rows)
+                rows = []
+        if rows:
+            added += _insert_new(session, rows)
+    return added
+
+
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert, skipping rows whose (mother, lesson) is already planned: the unique key decides."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(OutboxMessage)
+        .on_conflict_do_nothing(index_elements=["mother_id", "dedupe_key"])
+        .returning(OutboxMessage.id)
+    )
+    return len(session.execute(statement, rows).all())
+
+
+def replan_mother(session: Session, lessons: Iterable[Lesson], mother: Mother, *, now: datetime) -> int:
+    """Her dates changed (or she came back): drop what was planned and never sent, plan afresh."""
+    session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.mother_id == mother.id,
+            OutboxMessage.kind == OutboxKind.LESSON,
+            OutboxMessage.status == OutboxStatus.PLANNED,
+        )
+    )
+    session.flush()
+    return plan_lessons(session, lessons, now=now, mother_ids=[mother.id])

@@ -1,0 +1,271 @@
+"""Staged lessons end to end: planned from her dates, dispatched through real PTB to the emulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from telegram import Bot
+
+from bot.config import Settings
+from bot.content.library import load_library
+from bot.db import make_engine, make_session_factory, migrate, transaction
+from bot.delivery.dispatcher import LEASE, Dispatcher
+from bot.delivery.planner import plan_lessons
+from bot.delivery.ratelimit import RateLimiter
+from bot.domain.conversation import Conversation
+from bot.emulator import Emulator, EmulatorClient
+from bot.i18n import Translator
+from bot.models import Mother, MotherStatus, OutboxMessage, OutboxStatus
+from bot.telegram.sender import TelegramMessageSender
+from tests.conftest import Clock
+from tests.integration.chat import Chat
+
+LIBRARY = load_library(Path(__file__).resolve().parents[2] / "content")
+KST_10 = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 10:00 in Seoul
+
+
+class World:
+    def __init__(
+        self, settings: Settings, clock: Clock, emulator: Emulator, client: EmulatorClient, bot: Bot
+    ) -> None:
+        self.settings, self.clock, self.emulator, self.client = settings, clock, emulator, client
+        migrate(settings.database_url)
+        self.engine = make_engine(settings.database_url)
+        self.sessions = make_session_factory(self.engine)
+        self.conversation = Conversation(settings, self.sessions, clock=clock, library=lambda: LIBRARY)
+        self.dispatcher = Dispatcher(
+            settings,
+            self.sessions,
+            lambda: LIBRARY,
+            TelegramMessageSender(bot),
+            clock=clock,
+            limiter=RateLimiter(1000, per_chat=0),
+            worker_id="test-a",
+        )
+
+    def enrol(
+        self, user_id: int, language: str, *, birth: date | None = None, due: date | None = None
+    ) -> Chat:
+        chat = Chat(self.conversation, user_id, language_code=language)
+        t = Translator(language)
+        chat.command("start")
+        chat.data(f"lang:{language}")
+        chat.data("consent:yes")
+        if birth is not None:
+            chat.data("stage:born")
+            chat.data(f"day:{birth.isoformat()}")
+        else:
+            assert due is not None
+            chat.data("stage:pregnant")
+            chat.data(f"day:{due.isoformat()}")
+        chat.data("count:1")
+        assert t("Main menu") in chat.said()
+        return chat
+
+    def rows(self, user_id: int) -> list[OutboxMessage]:
+        with self.sessions() as s:
+            mother = s.scalars(select(Mother).where(Mother.telegram_user_id == user_id)).one()
+            return list(
+                s.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.mother_id == mother.id)
+                    .order_by(OutboxMessage.id)
+                )
+            )
+
+    async def lessons_received(self, chat_id: int) -> list[dict]:  # type: ignore[type-arg]
+        return [
+            m
+            for m in await self.client.bot_messages(chat_id)
+            if m.get("parse_mode") == "HTML" or "<b>" in str(m.get("raw", ""))
+        ]
+
+
+@pytest.fixture
+async def world(tmp_path: Path, clock: Clock) -> AsyncIterator[World]:
+    emulator = Emulator()
+    await emulator.start()
+    settings = replace(Settings(), database_url=f"sqlite:///{tmp_path / 'd.sqlite3'}")
+    clock.now = KST_10
+    bot = Bot(emulator.token, base_url=emulator.base_url)
+    async with EmulatorClient(emulator.url) as client, bot:
+        world = World(settings, clock, emulator, client, bot)
+        try:
+            yield world
+        finally:
+            world.engine.dispose()
+            await emulator.stop()
+
+
+def title(slug: str, language: str) -> str:
+    return LIBRARY[slug].texts[language].title
+
+
+async def test_five_week_old_baby_gets_the_right_lesson_once_in_her_language(world: World) -> None:
+    birth = date(2026, 10, 21)  # 5 weeks before 25 Nov
+    world.enrol(6001, "vi", birth=birth)
+    # The emulator only knows chats that wrote to it.
+    await world.client.send_text(6001, "xin chào", language_code="vi")
+    stats = await world.dispatcher.tick()
+    assert stats.sent == 1
+    got = await world.client.bot_messages(6001)
+    lesson = got[-1]
+    assert title("baby-w5-never-shake", "vi") in lesson["text"]
+    assert world.rows(6001)[0].content_version == LIBRARY["baby-w5-never-shake"].version
+    assert (await world.dispatcher.tick()).sent == 0  # once
+    # A week later, the next one, at her hour.
+    world.clock.now = KST_10 + timedelta(days=7)
+    with transaction(world.sessions) as s:
+        plan_lessons(s, LIBRARY.lessons, now=world.clock.now)
+    assert (await world.dispatcher.tick()).sent == 1
+    assert title("baby-w6-peak-crying", "vi") in (await world.client.bot_messages(6001))[-1]["text"]
+
+
+async def test_quiet_hours_and_one_lesson_a_day(world: World) -> None:
+    # Enrolled at 23:00 in Seoul with a baby of 11 days: day-5 lesson is past its window; week-1 still
+    # relevant (7 days) — but it is quiet hours, so it waits for 10:00.
+    world.clock.now = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
+    world.enrol(6002, "ko", birth=date(2026, 11, 14))
+    await world.client.send_text(6002, "안녕", language_code="ko")
+    stats = await world.dispatcher.tick()
+    assert stats.sent == 0 and stats.reasons == {"quiet_hours": 1}
+    row = world.rows(6002)[0]
+    assert row.status == OutboxStatus.PLANNED and row.due_at == datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+    world.clock.now = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+    assert (await world.dispatcher.tick()).sent == 1
+
+
+async def test_late_enrolment_never_floods(world: World) -> None:
+    # Baby 5 days old: the day-3 lesson (relevant 5 days) is overdue and the day-5 one is due today.
+    # She gets one today and the other tomorrow; the day-1 lesson's window has passed.
+    world.enrol(6003, "en", birth=date(2026, 11, 20))
+    await world.client.send_text(6003, "hi")
+    planned = [r.lesson_slug for r in world.rows(6003)]
+    assert planned == ["baby-d3-good-latch", "baby-d5-enough-milk"]
+    assert (await world.dispatcher.tick()).sent == 1
+    stats = await world.dispatcher.tick()  # the next tick finds her second lesson: not today
+    assert stats.sent == 0 and stats.deferred == 1 and stats.reasons == {"one_a_day": 1}
+    assert title("baby-d3-good-latch", "en") in (await world.lessons_received(6003))[-1]["text"]
+    world.clock.now = KST_10 + timedelta(days=1)
+    assert (await world.dispatcher.tick()).sent == 1
+    assert [r.status for r in world.rows(6003)] == ["sent", "sent"]
+    assert len(await world.lessons_received(6003)) == 2
+
+
+async def test_expired_lessons_are_recorded_as_skipped(world: World) -> None:
+    world.enrol(6004, "tl", birth=date(2026, 11, 14))  # week-1 lesson due 21 Nov, relevant until 28 Nov
+    await world.client.send_text(6004, "hello", language_code="tl")
+    world.clock.now = KST_10 + timedelta(days=5)  # the bot was down for days
+    stats = await world.dispatcher.tick()
+    assert stats.skipped == 1 and stats.reasons == {"expired": 1}
+    assert world.rows(6004)[0].status == OutboxStatus.SKIPPED
+    assert await world.lessons_received(6004) == []
+
+
+async def test_flood_wait_server_error_and_block(world: World) -> None:
+    world.enrol(6005, "zh_Hans", birth=date(2026, 10, 21))
+    world.enrol(6006, "en", birth=date(2026, 10, 21))
+    await world.client.send_text(6005, "你好", language_code="zh-hans")
+    await world.client.send_text(6006, "hi")
+    await world.client.add_faults(
+        {"method": "sendMessage", "kind": "429", "times": 1, "retry_after": 3},
+        {"method": "sendMessage", "kind": "500", "times": 1},
+    )
+    stats = await world.dispatcher.tick()
+    assert stats.retried == 2 and stats.sent == 0
+    world.clock.now += timedelta(seconds=30)
+    stats = await world.dispatcher.tick()
+    assert stats.sent == 2
+    assert all(r.status == "sent" for r in world.rows(6005) + world.rows(6006))
+    # She blocks the bot: the next lesson is not retried forever, and she is marked unreachable.
+    await world.client.configure(blocked_users=[6005])
+    world.clock.now = KST_10 + timedelta(days=7)
+    with transaction(world.sessions) as s:
+        plan_lessons(s, LIBRARY.lessons, now=world.clock.now)
+    stats = await world.dispatcher.tick()
+    assert stats.failed == 1 and stats.sent == 1
+    with world.sessions() as s:
+        assert (
+            s.scalars(select(Mother.status).where(Mother.telegram_user_id == 6005)).one()
+            == MotherStatus.BLOCKED
+        )
+
+
+async def test_a_dead_workers_lease_is_taken_over(world: World) -> None:
+    world.enrol(6007, "en", birth=date(2026, 10, 21))
+    await world.client.send_text(6007, "hi")
+    assert world.dispatcher.claim()  # claimed, then the worker "dies" before sending
+    other = Dispatcher(
+        world.settings,
+        world.sessions,
+        lambda: LIBRARY,
+        world.dispatcher.sender,
+        clock=world.clock,
+        limiter=RateLimiter(1000, per_chat=0),
+        worker_id="test-b",
+    )
+    assert (await other.tick()).claimed == 0  # still leased
+    world.clock.now += LEASE + timedelta(seconds=1)
+    assert (await other.tick()).sent == 1
+    assert len(await world.lessons_received(6007)) == 1
+
+
+async def test_birth_switches_pregnancy_lessons_to_baby_lessons(world: World) -> None:
+    # Due 15 Dec: week 36 was 17 Nov and week 37 yesterday, both still in their 14-day windows.
+    chat = world.enrol(6008, "en", due=date(2026, 12, 15))
+    assert [r.lesson_slug for r in world.rows(6008)] == ["preg-w36-feeding-cues", "preg-w37-baby-blues"]
+    chat.data("menu:born")
+    chat.data(f"day:{date(2026, 11, 24).isoformat()}")  # born yesterday
+    assert "Congratulations" in chat.said()
+    slugs = {r.lesson_slug: r.status for r in world.rows(6008)}
+    assert "preg-w37-baby-blues" not in slugs and slugs["baby-d1-first-feeds"] == "planned"
+
+
+async def test_lessons_menu_next_topic_feedback_more_and_delivery_time(world: World) -> None:
+    chat = world.enrol(6009, "en", birth=date(2026, 11, 24))
+    chat.data("lessons:menu")
+    assert "10:00" in chat.said()
+    chat.press("Next lesson")
+    assert title("baby-d1-first-feeds", "en") in chat.said()
+    assert [r.status for r in world.rows(6009) if r.kind == "lesson"] == ["skipped"]  # read early
+    chat.press("Tell me more")
+    assert title("baby-d3-good-latch", "en") in chat.said()
+    chat.press("Not really")
+    assert "nurse can help" in chat.said()
+    chat.data("lessons:topic:breastfeeding")
+    assert title("baby-d1-first-feeds", "en") in chat.labels()
+    chat.data("lessons:time")
+    chat.press("19:00")
+    with world.sessions() as s:
+        assert s.scalars(select(Mother.delivery_hour)).one() == 19
+    chat.data("lessons:pause")
+    assert "paused until" in chat.said()
+    # Someone else's lesson button (a forged id) reveals nothing and changes nothing.
+    other = world.enrol(6010, "en", birth=date(2026, 11, 24))
+    other.data("fb:1:1")
+    assert "moved on" in other.said()
+    with world.sessions() as s:
+        from bot.models import LessonFeedback
+
+        assert s.scalar(select(func.count()).select_from(LessonFeedback)) == 1
+
+
+async def test_stop_cancels_and_start_resumes(world: World) -> None:
+    chat = world.enrol(6011, "en", birth=date(2026, 10, 21))
+    chat.command("stop")
+    chat.press("Yes, stop")
+    assert [r.status for r in world.rows(6011)] == ["cancelled"]
+    await world.client.send_text(6011, "hi")
+    assert (await world.dispatcher.tick()).claimed == 0
+    chat.command("start")
+    assert "Welcome back" in chat.said()
+    assert (await world.dispatcher.tick()).sent == 0  # the cancelled copy is not revived …
+    world.clock.now = KST_10 + timedelta(days=7)
+    with transaction(world.sessions) as s:
+        plan_lessons(s, LIBRARY.lessons, now=world.clock.now)
+    assert (await world.dispatcher.tick()).sent == 1  # … but the next lesson comes
