@@ -78,9 +78,7 @@ async def run_load(
     if enrol:
         # Enrol everyone first (not timed): /start, English, agree, born, a date, one baby.
         steps: list[tuple[str | int, int]] = [("/start", 1), (1, 2), (0, 2), (1, 1), ("yesterday", 2), (0, 2)]
-        await asyncio.gather(
-            *(conversation(client, base + i, steps, [], measured=False) for i in range(mothers))
-        )
+        await asyncio.gather(*(conversation(client, base + i, steps, [], measured=False) for i in range(mothers)))
     latencies: list[float] = []
     started = time.perf_counter()
     await asyncio.gather(
@@ -163,9 +161,7 @@ async def bench(mothers: int, messages: int, think: float) -> None:
                     results[f"{name} saturated"] = await run_load(
                         client, mothers, messages, enrol=name == "dodam", think=0.0
                     )
-                    results[f"{name} paced"] = await run_load(
-                        client, mothers, messages, enrol=False, think=think
-                    )
+                    results[f"{name} paced"] = await run_load(client, mothers, messages, enrol=False, think=think)
             finally:
                 stop_process(proc)
                 stop_process(emu_proc)
@@ -174,9 +170,7 @@ async def bench(mothers: int, messages: int, think: float) -> None:
     print(f"paced: each mother pauses ~{think:.1f} s between messages, as a person does (latency)")
     print(f"{'run':<18}{'updates':>9}{'upd/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
     for name, r in results.items():
-        print(
-            f"{name:<18}{r['updates']:>9.0f}{r['per_second']:>10.1f}{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}"
-        )
+        print(f"{name:<18}{r['updates']:>9.0f}{r['per_second']:>10.1f}{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}")
     ratio = results["dodam saturated"]["per_second"] / results["echo saturated"]["per_second"]
     p99 = results["dodam paced"]["p99_ms"]
     print(

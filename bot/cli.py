@@ -121,9 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     link.set_defaults(func=cmd_staff_link)
     staff.add_parser("list", help="list staff accounts").set_defaults(func=cmd_staff_list)
 
-    invite = sub.add_parser("invite", help="mother invite links").add_subparsers(
-        dest="invite_command", required=True
-    )
+    invite = sub.add_parser("invite", help="mother invite links").add_subparsers(dest="invite_command", required=True)
     create = invite.add_parser("create", help="print an invite link for a nurse's mothers")
     create.add_argument("--nurse", type=int, required=True, help="the nurse's staff id")
     create.add_argument("--qr", metavar="PNG", help="also write the link as a QR code image")

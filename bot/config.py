@@ -44,6 +44,9 @@ class Settings:
     quiet_end_hour: int = 8
     send_rate_per_second: float = 25.0
     worker_id: str = ""
+    lease_seconds: float = 60.0  # how long a claimed outbox row is a worker's before another may take it
+    # The programme's instrument for scheduled screens: EPDS needs RCPsych's permission; PHQ-9 is free.
+    screening_instrument: str = "epds"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -89,10 +92,12 @@ def load_settings(*, env_file: str | Path | None = None) -> Settings:
         quiet_end_hour=int(_env("DODAM_QUIET_HOURS", "21-8").split("-")[1]),
         send_rate_per_second=float(_env("DODAM_SEND_RATE") or Settings.send_rate_per_second),
         worker_id=_env("DODAM_WORKER_ID"),
+        lease_seconds=float(_env("DODAM_LEASE_SECONDS") or Settings.lease_seconds),
+        screening_instrument=_env("DODAM_SCREENING_INSTRUMENT") or Settings.screening_instrument,
     )
+    if settings.screening_instrument not in ("epds", "phq9"):
+        raise ValueError("DODAM_SCREENING_INSTRUMENT must be epds or phq9")
     ZoneInfo(settings.timezone)  # fail at start-up, not at the first message, on a typo
     if settings.webhook_url and not settings.webhook_secret:
-        raise ValueError(
-            "DODAM_WEBHOOK_URL is set but DODAM_WEBHOOK_SECRET is empty: a webhook needs a secret"
-        )
+        raise ValueError("DODAM_WEBHOOK_URL is set but DODAM_WEBHOOK_SECRET is empty: a webhook needs a secret")
     return settings

@@ -184,9 +184,7 @@ _MONTH_SPELLINGS: Final[dict[int, tuple[str, ...]]] = {
     11: ("november", "nov", "nobyembre", "nob", "noviembre"),
     12: ("december", "dec", "disyembre", "dis", "diciembre"),
 }
-_MONTH_NAMES: Final[dict[str, int]] = {
-    name: month for month, names in _MONTH_SPELLINGS.items() for name in names
-}
+_MONTH_NAMES: Final[dict[str, int]] = {name: month for month, names in _MONTH_SPELLINGS.items() for name in names}
 # Longest first so "mar" never wins over "marso" inside the alternation.
 _MONTH_ALT: Final = "|".join(sorted(_MONTH_NAMES, key=len, reverse=True))
 
@@ -223,9 +221,7 @@ _DAY_MONTH: Final = re.compile(rf"{_DAY}\s*(?:of\s+|ng\s+)?({_MONTH_ALT})\.?{_YE
 _MONTH_DAY: Final = re.compile(rf"({_MONTH_ALT})\.?\s*,?\s*{_DAY}{_YEAR_TAIL}")
 
 # "thg" is how Vietnamese phone calendars abbreviate tháng ("5 thg 3, 2026").
-_VIETNAMESE: Final = re.compile(
-    r"(\d{1,2})\s*(?:thang|thg)\s*(\d{1,2})(?:(?:\s*,\s*|\s+)(?:nam\s*)?(\d{4}))?"
-)
+_VIETNAMESE: Final = re.compile(r"(\d{1,2})\s*(?:thang|thg)\s*(\d{1,2})(?:(?:\s*,\s*|\s+)(?:nam\s*)?(\d{4}))?")
 
 # --------------------------------------------------------------------------------------------
 # Readings
@@ -298,12 +294,7 @@ def _small_number(token: str) -> int | None:
     head, ten, tail = token.partition("十")
     if not ten:
         return _CN_DIGITS.get(token) if len(token) == 1 else None
-    if (
-        len(head) > 1
-        or len(tail) > 1
-        or (head and head not in _CN_DIGITS)
-        or (tail and tail not in _CN_DIGITS)
-    ):
+    if len(head) > 1 or len(tail) > 1 or (head and head not in _CN_DIGITS) or (tail and tail not in _CN_DIGITS):
         return None
     return (_CN_DIGITS[head] if head else 1) * 10 + (_CN_DIGITS[tail] if tail else 0)
 

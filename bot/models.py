@@ -160,6 +160,8 @@ class OutboxStatus(StrEnum):
 class OutboxKind(StrEnum):
     LESSON = "lesson"  # planned from her dates, sent by the dispatcher
     ON_REQUEST = "on_request"  # a lesson she asked for, sent as a reply
+    SCREEN = "screen"  # an invitation to a screening questionnaire, from her dates or a rescreen
+    SCREEN_REMINDER = "screen_reminder"  # a nudge to finish a started questionnaire
 
 
 class OutboxMessage(Base):

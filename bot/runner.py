@@ -15,9 +15,11 @@ from bot.config import Settings
 from bot.content.library import ContentLibrary
 from bot.content.reloader import RELOAD_REQUEST_FILE, ContentStore
 from bot.db import make_engine, make_session_factory, migrate, transaction
-from bot.delivery.dispatcher import Dispatcher
-from bot.delivery.planner import plan_lessons
+from bot.delivery.dispatcher import Dispatcher, DispatchStats
+from bot.delivery.planner import plan
 from bot.domain.conversation import Conversation
+from bot.domain.lessons import plannables
+from bot.domain.screening_flow import screening_tick
 from bot.models import utcnow
 from bot.telegram.app import build_application, publish_commands
 from bot.telegram.sender import TelegramMessageSender
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 DISPATCH_EVERY = 1.0  # seconds
 PLAN_EVERY = 600.0
 CONTENT_EVERY = 5.0
+SCREENING_EVERY = 300.0
 
 
 class BotRunner:
@@ -101,9 +104,10 @@ class BotRunner:
             self.ticks.every(DISPATCH_EVERY, "dispatch", self.dispatch)
             self.ticks.every(PLAN_EVERY, "plan", self.plan, first_run=utcnow())
             self.ticks.every(CONTENT_EVERY, "content", self.reload_content)
+            self.ticks.every(SCREENING_EVERY, "screening", self.screening_reminders)
             self.ticks.start()
 
-    async def dispatch(self) -> None:
+    async def dispatch(self) -> DispatchStats:
         assert self.dispatcher is not None
         stats = await self.dispatcher.tick()
         if stats.claimed:
@@ -115,16 +119,25 @@ class BotRunner:
                 stats.retried,
                 stats.failed,
             )
+        return stats
 
     async def plan(self) -> int:
         def work() -> int:
             with transaction(self.sessions) as session:
-                return plan_lessons(session, self.library().lessons, now=self.clock())
+                items = plannables(self.library(), self.settings.screening_instrument)
+                return plan(session, items, now=self.clock())
 
         added = await asyncio.to_thread(work)
         if added:
             log.info("planned %s lessons", added)
         return added
+
+    async def screening_reminders(self) -> tuple[int, int]:
+        def work() -> tuple[int, int]:
+            with transaction(self.sessions) as session:
+                return screening_tick(session, self.clock())
+
+        return await asyncio.to_thread(work)
 
     async def reload_content(self) -> None:
         if await asyncio.to_thread(self.content.reload_if_changed):

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import shlex
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config import Settings
@@ -19,7 +20,7 @@ from bot.domain.codes import start_link
 from bot.domain.invites import create_invite
 from bot.domain.staff import add_staff
 from bot.emulator import Emulator, EmulatorClient
-from bot.models import StaffRole
+from bot.models import StaffRole, utcnow
 from bot.runner import BotRunner
 
 BANNER = """\
@@ -38,6 +39,8 @@ HELP = """\
  :say TEXT            send TEXT literally (e.g. a number while buttons are shown)
  :photo / :sticker / :voice   send a photo, sticker or voice note
  :group TEXT          write TEXT in a group chat with the bot
+ :later 9h | 2d       move the sandbox clock forward and run the scheduler now (lessons, check-ins)
+ :screen ID           start a questionnaire now: epds, phq9, gad7 (the menu offers the programme's own)
  :restart             restart the bot (the conversation resumes where it was)
  :quit                leave"""
 
@@ -49,18 +52,29 @@ class _User:
     first_name: str = "Mina"
 
 
+class SandboxClock:
+    """Real time plus an offset the person at the terminal can move forward."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.offset
+
+
 class Sandbox:
     def __init__(self, settings: Settings, *, emulator: Emulator, client: EmulatorClient) -> None:
         self.settings = settings
         self.emulator = emulator
         self.client = client
         self.runner: BotRunner | None = None
+        self.clock = SandboxClock()
         self.user = _User(1001)
         self.seen: dict[int, dict[int, int]] = {}  # chat → message_id → edits already shown
         self.texts: dict[int, str] = {}  # message_id → text last shown
 
     async def start_bot(self) -> None:
-        self.runner = BotRunner(self.settings, token=self.emulator.token)
+        self.runner = BotRunner(self.settings, token=self.emulator.token, clock=self.clock)
         await self.runner.start()
 
     async def stop_bot(self) -> None:
@@ -174,6 +188,35 @@ class Sandbox:
                 language_code=user.language_code,
             )
             await self.show_new(group)
+        elif word == "later" and rest:
+            amount, unit = int(rest[0][:-1]), rest[0][-1]
+            self.clock.offset += timedelta(days=amount) if unit == "d" else timedelta(hours=amount)
+            local = self.clock().astimezone(self.settings.tz)
+            print(f"  sandbox clock is now {local:%Y-%m-%d %H:%M} ({self.settings.timezone})")
+            assert self.runner is not None
+            await self.runner.plan()
+            await self.runner.screening_reminders()
+            sent = waiting = 0
+            for _ in range(3):
+                stats = await self.runner.dispatch()
+                sent, waiting = sent + stats.sent, stats.deferred
+            print(
+                f"  scheduler: {sent} message(s) sent"
+                + (
+                    f", {waiting} waiting for her delivery time "
+                    "(10:00 unless she changed it; none in quiet hours 21:00–08:00)"
+                    if waiting
+                    else ""
+                )
+            )
+            await self.show_new(user.user_id)
+        elif word == "screen" and rest:
+            msgs = await self.client.bot_messages(user.user_id)
+            if not msgs:
+                print("  write to the bot first")
+                return True
+            await self.client.callback(user.user_id, msgs[-1]["message_id"], f"scr:offer:{rest[0]}")
+            await self.show_new(user.user_id)
         elif word == "restart":
             await self.stop_bot()
             print("  bot stopped; starting again …")
@@ -206,13 +249,11 @@ def render(message: dict[str, Any]) -> str:
 
 async def _main(settings: Settings) -> None:
     # The terminal is the chat: library chatter would drown it.
-    for name in ("telegram", "apscheduler", "httpx", "aiohttp", "alembic"):
+    for name in ("telegram", "apscheduler", "httpx", "aiohttp", "alembic", "bot", "scheduler"):
         logging.getLogger(name).setLevel(logging.WARNING)
     emulator = Emulator(bot_username=settings.bot_username)
     await emulator.start()
-    local = replace(
-        settings, bot_api_base_url=emulator.base_url, bot_api_base_file_url=emulator.base_file_url
-    )
+    local = replace(settings, bot_api_base_url=emulator.base_url, bot_api_base_file_url=emulator.base_file_url)
     async with EmulatorClient(emulator.url) as client:
         sandbox = Sandbox(local, emulator=emulator, client=client)
         await sandbox.start_bot()

@@ -43,7 +43,9 @@ class Ticks:
                 self.failures[name] = self.failures.get(name, 0) + 1
                 log.exception("tick %s failed", name)
 
-        self.scheduler.add_job(run, "interval", seconds=seconds, id=name, name=name, next_run_time=first_run)
+        # APScheduler reads next_run_time=None as "add paused", so the argument is passed only when set.
+        extra = {"next_run_time": first_run} if first_run is not None else {}
+        self.scheduler.add_job(run, "interval", seconds=seconds, id=name, name=name, **extra)
 
     def start(self) -> None:
         self.scheduler.start()

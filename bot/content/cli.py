@@ -57,8 +57,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     lessons = len(report.files)
     if errors:
         print(
-            f"{errors} error(s), {warnings} warning(s) in {lessons} lesson file(s); the bot will not load "
-            "this content"
+            f"{errors} error(s), {warnings} warning(s) in {lessons} lesson file(s); the bot will not load this content"
         )
         return 1
     print(f"content OK: {lessons} lesson(s), {warnings} warning(s)")
@@ -72,8 +71,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     width = max([len("lesson"), *(len(f.path.stem) for f in files)])
     columns = [max(len(language), len("reviewed")) for language in LANGUAGES]
     header = "  ".join(
-        [f"{'lesson':<{width}}", f"{'when':<18}"]
-        + [f"{lang:<{w}}" for lang, w in zip(LANGUAGES, columns, strict=True)]
+        [f"{'lesson':<{width}}", f"{'when':<18}"] + [f"{lang:<{w}}" for lang, w in zip(LANGUAGES, columns, strict=True)]
     )
     print(header.rstrip())
     print("-" * len(header))
@@ -128,8 +126,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
         print("Was this helpful?  [ Yes ]  [ No ]")
     kind = "caption" if text_limit(lesson) == CAPTION_LIMIT else "message"
     print(
-        f"{text_length(lesson, args.lang)} / {text_limit(lesson)} characters ({kind}; "
-        f"messages allow {MESSAGE_LIMIT})"
+        f"{text_length(lesson, args.lang)} / {text_limit(lesson)} characters ({kind}; messages allow {MESSAGE_LIMIT})"
     )
     return 0
 
@@ -179,10 +176,7 @@ def cmd_reload(args: argparse.Namespace) -> int:
     request.parent.mkdir(parents=True, exist_ok=True)
     request.touch()
     os.utime(request)  # touch() keeps the time of an existing file on some filesystems; be explicit
-    print(
-        f"content OK ({len(report.library)} lessons); asked the running bot to reload by touching "
-        f"{_shown(request)}"
-    )
+    print(f"content OK ({len(report.library)} lessons); asked the running bot to reload by touching {_shown(request)}")
     return 0
 
 

@@ -122,8 +122,7 @@ def parse_timing(text: str) -> Timing:
     match = _WHEN.fullmatch(" ".join(text.split()))
     if not match:
         raise ValueError(
-            f"{text!r} is not a timing; write 'pregnancy week 32', 'baby day 3', 'baby week 6' "
-            "or 'baby month 6'"
+            f"{text!r} is not a timing; write 'pregnancy week 32', 'baby day 3', 'baby week 6' or 'baby month 6'"
         )
     kind, amount = match.group(1).lower().split(), int(match.group(2))
     if kind[0] == "pregnancy":
@@ -223,9 +222,7 @@ def render(lesson: Lesson, language: str, values: Mapping[str, str] | None = Non
     translation = lesson.texts[language]
     text = f"<b>{translation.title.strip()}</b>\n\n{translation.body.strip()}"
     if values:
-        text = PLACEHOLDER.sub(
-            lambda m: escape(values[m.group(1)]) if m.group(1) in values else m.group(0), text
-        )
+        text = PLACEHOLDER.sub(lambda m: escape(values[m.group(1)]) if m.group(1) in values else m.group(0), text)
     return text
 
 

@@ -321,9 +321,7 @@ class _FileReader:
             return None
         return value
 
-    def unknown_keys(
-        self, found: dict[str, tuple[int, yaml.Node]], allowed: tuple[str, ...], prefix: str
-    ) -> None:
+    def unknown_keys(self, found: dict[str, tuple[int, yaml.Node]], allowed: tuple[str, ...], prefix: str) -> None:
         for key, (line, _) in found.items():
             if key in allowed:
                 continue
@@ -469,9 +467,7 @@ def _read_image(reader: _FileReader, found: dict[str, tuple[int, yaml.Node]]) ->
     relative = Path(raw.strip())
     target = (reader.root / relative).resolve()
     if relative.is_absolute() or not target.is_relative_to(reader.root.resolve()):
-        reader.error(
-            line, f"image {raw!r} must be a path inside the content folder, like images/name.png", "image"
-        )
+        reader.error(line, f"image {raw!r} must be a path inside the content folder, like images/name.png", "image")
         return None
     if not target.is_file():
         reader.error(line, f"image {raw!r} does not exist (looked for {reader.root / relative})", "image")

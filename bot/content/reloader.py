@@ -102,9 +102,7 @@ class ContentStore:
                 return list(report.problems)
             old, self._library = self._library, report.library
             changed = sum(
-                1
-                for lesson in report.library
-                if (o := old.get(lesson.slug)) is None or o.version != lesson.version
+                1 for lesson in report.library if (o := old.get(lesson.slug)) is None or o.version != lesson.version
             )
             log.info("content reloaded: %d lessons, %d new or changed", len(report.library), changed)
             return list(report.problems)

@@ -281,9 +281,7 @@ def _xlsx_cell(letters: dict[str, str], number: int, column: str) -> str:
     return f"sheet {SHEET}!{letters[column]}{number}"
 
 
-def _check_header(
-    header: list[str], locate: Callable[[int], str], issues: list[ImportIssue]
-) -> dict[str, int]:
+def _check_header(header: list[str], locate: Callable[[int], str], issues: list[ImportIssue]) -> dict[str, int]:
     columns: dict[str, int] = {}
     for index, name in enumerate(header):
         if name in columns:
@@ -333,9 +331,7 @@ class _Change:
     text: str
 
 
-def _validate_rows(
-    rows: list[_Row], lesson_paths: dict[str, Path], issues: list[ImportIssue]
-) -> list[_Change]:
+def _validate_rows(rows: list[_Row], lesson_paths: dict[str, Path], issues: list[ImportIssue]) -> list[_Change]:
     changes: list[_Change] = []
     seen: dict[tuple[str, str, str], int] = {}
     reviewed_seen: dict[tuple[str, str], tuple[bool, int]] = {}
@@ -481,7 +477,7 @@ def _apply(raw: dict[str, Any], change: _Change, issues: list[ImportIssue]) -> i
         return 0
     before = (entry.get("reviewed"), entry.get(change.row.field))
     current = entry.get(change.row.field)
-    if isinstance(current, str) and _normalise(change.row.field, current) == change.text:
+    if isinstance(current, str) and _normalise(change.row.field, current) == change.text:  # noqa: SIM108
         text = current  # unchanged apart from whitespace the spreadsheet dropped: keep the file's exact text
     else:
         text = change.text

@@ -34,7 +34,6 @@ from bot.models import Mother, MotherStatus, OutboxKind, OutboxMessage, OutboxSt
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
 BACKOFF = (5, 15, 60, 300, 900, 1800, 3600)  # seconds after the 1st, 2nd … failed attempt
 
@@ -62,6 +61,21 @@ class _Job:
     photo: Path | None
     version: str
     language: str
+    html: bool = True
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A non-lesson outbox message made ready to send (a screening invitation, a reminder)."""
+
+    text: str
+    buttons: Keyboard
+    version: str = ""
+
+
+# Builds the message for an outbox row of one kind, in the dispatcher's transaction; a str is a reason
+# to close the row without sending (e.g. the screening it reminds of was finished meanwhile).
+Composer = Callable[[Session, OutboxMessage, Mother, datetime], "Composed | str"]
 
 
 def lesson_buttons(t: Translator, outbox_id: int, *, follow_up: bool, ask_helpful: bool) -> Keyboard:
@@ -70,9 +84,7 @@ def lesson_buttons(t: Translator, outbox_id: int, *, follow_up: bool, ask_helpfu
     if follow_up:
         rows.append((Button(t("📖 Tell me more"), f"more:{outbox_id}"),))
     if ask_helpful:
-        rows.append(
-            (Button(t("👍 Helpful"), f"fb:{outbox_id}:1"), Button(t("👎 Not really"), f"fb:{outbox_id}:0"))
-        )
+        rows.append((Button(t("👍 Helpful"), f"fb:{outbox_id}:1"), Button(t("👎 Not really"), f"fb:{outbox_id}:0")))
     return tuple(rows)
 
 
@@ -93,6 +105,7 @@ class Dispatcher:
         worker_id: str | None = None,
         batch: int = 200,
         concurrency: int = 16,
+        composers: dict[str, Composer] | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
@@ -103,6 +116,11 @@ class Dispatcher:
         self.worker_id = worker_id or settings.worker_id or default_worker_id()
         self.batch = batch
         self._slots = asyncio.Semaphore(concurrency)
+        if composers is None:
+            from bot.domain.screening_flow import COMPOSERS
+
+            composers = COMPOSERS
+        self.composers = composers
 
     # ----------------------------------------------------------------------------- one tick
     async def tick(self) -> DispatchStats:
@@ -149,7 +167,7 @@ class Dispatcher:
                 .where(OutboxMessage.id.in_(candidates), due)
                 .values(
                     status=OutboxStatus.SENDING,
-                    lease_until=now + LEASE,
+                    lease_until=now + timedelta(seconds=self.settings.lease_seconds),
                     claimed_by=self.worker_id,
                     attempts=OutboxMessage.attempts + 1,
                 )
@@ -166,7 +184,7 @@ class Dispatcher:
             await self.limiter.acquire(job.chat_id)
             try:
                 message_id = await self.sender.send(
-                    job.chat_id, job.text, buttons=job.buttons, html=True, photo=job.photo
+                    job.chat_id, job.text, buttons=job.buttons, html=job.html, photo=job.photo
                 )
             except RetryLater as exc:
                 self.limiter.pause(exc.seconds)
@@ -194,8 +212,16 @@ class Dispatcher:
             if row is None or row.status != OutboxStatus.SENDING or row.claimed_by != self.worker_id:
                 return None
             mother = session.get(Mother, row.mother_id)
-            lesson = library.get(row.lesson_slug or "")
-            reason = self._reason_not_to_send(session, row, mother, lesson is not None, now)
+            is_lesson = row.kind == OutboxKind.LESSON
+            lesson = library.get(row.lesson_slug or "") if is_lesson else None
+            reason = self._reason_not_to_send(session, row, mother, not is_lesson or lesson is not None, now)
+            composed: Composed | str | None = None
+            if reason is None and not is_lesson:
+                assert mother is not None
+                composer = self.composers.get(row.kind)
+                composed = composer(session, row, mother, now) if composer else "unknown_kind"
+                if isinstance(composed, str):
+                    reason = composed
             if reason is not None:
                 decision = self._settle(session, row, mother, reason, now)
                 if decision == "deferred":
@@ -204,7 +230,19 @@ class Dispatcher:
                     stats.skipped += 1
                 stats.note(reason)
                 return None
-            assert mother is not None and lesson is not None and mother.chat_id is not None
+            assert mother is not None and mother.chat_id is not None
+            if isinstance(composed, Composed):
+                return _Job(
+                    outbox_id=row.id,
+                    chat_id=mother.chat_id,
+                    text=composed.text,
+                    buttons=composed.buttons,
+                    photo=None,
+                    version=composed.version,
+                    language=mother.language,
+                    html=False,
+                )
+            assert lesson is not None
             t = Translator(mother.language)
             return _Job(
                 outbox_id=row.id,
@@ -231,11 +269,11 @@ class Dispatcher:
             return "expired"
         if mother.paused_until is not None and mother.paused_until > now:
             return "paused"
-        if in_quiet_hours(
-            now, mother.timezone, start=self.settings.quiet_start_hour, end=self.settings.quiet_end_hour
-        ):
+        if in_quiet_hours(now, mother.timezone, start=self.settings.quiet_start_hour, end=self.settings.quiet_end_hour):
             return "quiet_hours"
-        if self._sent_today(session, mother, now) or self._sibling_in_flight(session, row, now):
+        if row.kind == OutboxKind.LESSON and (
+            self._sent_today(session, mother, now) or self._sibling_in_flight(session, row, now)
+        ):
             return "one_a_day"
         return None
 
@@ -270,9 +308,7 @@ class Dispatcher:
             )
         )
 
-    def _settle(
-        self, session: Session, row: OutboxMessage, mother: Mother | None, reason: str, now: datetime
-    ) -> str:
+    def _settle(self, session: Session, row: OutboxMessage, mother: Mother | None, reason: str, now: datetime) -> str:
         """Defer the row to her next delivery time, or close it (skipped / cancelled)."""
         if reason in ("paused", "quiet_hours", "one_a_day") and mother is not None:
             start = mother.paused_until if reason == "paused" and mother.paused_until else now

@@ -8,6 +8,7 @@ for a mother is never planned again (a unique key); one past its relevance windo
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -42,6 +43,24 @@ def _anchor_range(timing: Timing, first_due: date, last_due: date) -> tuple[date
     return first_due - offset, last_due - offset
 
 
+@dataclass(frozen=True)
+class Plannable:
+    """Anything planned from her dates: a lesson, or a scheduled screening invitation."""
+
+    kind: str
+    slug: str
+    dedupe_key: str
+    timing: Timing
+    relevant_for: timedelta
+
+    def due_on(self, anchor_date: date) -> date:
+        return self.timing.due_on(anchor_date)
+
+
+def as_plannable(lesson: Lesson) -> Plannable:
+    return Plannable(OutboxKind.LESSON.value, lesson.slug, lesson_key(lesson.slug), lesson.timing, lesson.relevant_for)
+
+
 def plan_lessons(
     session: Session,
     lessons: Iterable[Lesson],
@@ -58,9 +77,27 @@ def plan_lessons(
     Returns:
         How many outbox rows were added.
     """
+    return plan(
+        session,
+        [as_plannable(lesson) for lesson in lessons],
+        now=now,
+        mother_ids=mother_ids,
+        horizon_days=horizon_days,
+    )
+
+
+def plan(
+    session: Session,
+    items: Iterable[Plannable],
+    *,
+    now: datetime,
+    mother_ids: Collection[int] | None = None,
+    horizon_days: int = HORIZON_DAYS,
+) -> int:
+    """Plan each item for the mothers whose dates make it due in the window; see :func:`plan_lessons`."""
     added = 0
     today = now.date()
-    for lesson in lessons:
+    for lesson in items:
         anchor = lesson.timing.anchor
         column = Baby.due_date if anchor == "due" else Baby.birth_date
         status = BabyStatus.EXPECTED if anchor == "due" else BabyStatus.BORN
@@ -90,9 +127,9 @@ def plan_lessons(
             rows.append(
                 {
                     "mother_id": mother_id,
-                    "kind": OutboxKind.LESSON.value,
+                    "kind": lesson.kind,
                     "lesson_slug": lesson.slug,
-                    "dedupe_key": lesson_key(lesson.slug),
+                    "dedupe_key": lesson.dedupe_key,
                     "due_at": at_hour(due_day, hour, tz),
                     "expires_at": expires,
                     "status": OutboxStatus.PLANNED.value,
@@ -120,14 +157,15 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> int:
     return len(session.execute(statement, rows).all())
 
 
-def replan_mother(session: Session, lessons: Iterable[Lesson], mother: Mother, *, now: datetime) -> int:
-    """Her dates changed (or she came back): drop what was planned and never sent, plan afresh."""
+def replan_mother(session: Session, items: Iterable[Plannable], mother: Mother, *, now: datetime) -> int:
+    """Her dates changed (or she came back): drop what was planned from her dates and not sent; plan afresh."""
     session.execute(
         delete(OutboxMessage).where(
             OutboxMessage.mother_id == mother.id,
-            OutboxMessage.kind == OutboxKind.LESSON,
+            OutboxMessage.kind.in_([OutboxKind.LESSON, OutboxKind.SCREEN]),
             OutboxMessage.status == OutboxStatus.PLANNED,
+            ~OutboxMessage.dedupe_key.startswith("rescreen:"),
         )
     )
     session.flush()
-    return plan_lessons(session, lessons, now=now, mother_ids=[mother.id])
+    return plan(session, items, now=now, mother_ids=[mother.id])

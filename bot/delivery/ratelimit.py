@@ -15,9 +15,7 @@ class RateLimiter:
     Telegram (429) pauses everyone: Telegram applies it to the whole bot.
     """
 
-    def __init__(
-        self, rate: float, *, per_chat: float = 1.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, rate: float, *, per_chat: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.interval = 1.0 / rate

@@ -46,9 +46,7 @@ def month_keyboard(first: date, *, language: str, earliest: date, latest: date) 
         grid.append(tuple(row))
     prev_month, next_month = shift_month(first, -1), shift_month(first, 1)
     nav = (
-        Button("‹", f"cal:{prev_month:%Y-%m}")
-        if prev_month >= earliest.replace(day=1)
-        else Button(" ", NOOP),
+        Button("‹", f"cal:{prev_month:%Y-%m}") if prev_month >= earliest.replace(day=1) else Button(" ", NOOP),
         Button(title, NOOP),
         Button("›", f"cal:{next_month:%Y-%m}") if next_month <= latest else Button(" ", NOOP),
     )

@@ -21,12 +21,14 @@ from bot.content.library import ContentLibrary, load_library
 from bot.dates import DateAnswer, DateKind, DateProblem, parse_user_date, validate_date
 from bot.db import transaction
 from bot.delivery.dispatcher import lesson_buttons
-from bot.delivery.planner import replan_mother
+from bot.delivery.planner import Plannable, replan_mother
 from bot.domain import audit
 from bot.domain import lessons as lesson_service
+from bot.domain import screening_flow as screens
 from bot.domain.ages import describe_baby_age, pregnancy_week
 from bot.domain.calendar import NOOP, month_keyboard, month_of
 from bot.domain.codes import STAFF_PREFIX, start_link
+from bot.domain.crisis import crisis_messages
 from bot.domain.invites import usable_invite
 from bot.domain.messages import (
     Action,
@@ -51,6 +53,7 @@ from bot.models import (
     Mother,
     MotherStatus,
     OutboxMessage,
+    Screening,
     Staff,
     utcnow,
 )
@@ -66,6 +69,7 @@ BIRTH_DATE = "birth_date"
 BABY_COUNT = "baby_count"
 PAUSED = "paused"
 MENU = "menu"
+SCREENING = "screening"
 ONBOARDING = "onboarding"
 MAIN = "main"
 
@@ -340,7 +344,7 @@ class _Turn:
         mother = self._mother()
         if mother is not None and self.state is not None and self.state.flow == MAIN:
             if mother.status in (MotherStatus.STOPPED, MotherStatus.BLOCKED):
-                lesson_service.resume_messages(self.session, self.conv.library(), mother, now=self.now)
+                lesson_service.resume_messages(self.session, self.plannables(), mother, now=self.now)
                 self.say(self.t("Welcome back! Your lessons start again from where your baby is now."))
                 self.go(MENU)
                 self.show_menu()
@@ -403,8 +407,7 @@ class _Turn:
         elif step == DUE_DATE:
             self.say(
                 t(
-                    "When is your baby due? Type the date (for example {example}) or pick it on the "
-                    "calendar.",
+                    "When is your baby due? Type the date (for example {example}) or pick it on the calendar.",
                     example=self.example_date(DateKind.DUE),
                 ),
                 rows(Button(t("📅 Calendar"), "pick:calendar")),
@@ -412,8 +415,7 @@ class _Turn:
         elif step == BIRTH_DATE:
             self.say(
                 t(
-                    "When was your baby born? Type the date (for example {example}) or pick it on the "
-                    "calendar.",
+                    "When was your baby born? Type the date (for example {example}) or pick it on the calendar.",
                     example=self.example_date(DateKind.BIRTH),
                 ),
                 (
@@ -461,8 +463,7 @@ class _Turn:
             self.go(LANGUAGE)
         current = self.t.language
         buttons = [
-            Button(("✓ " if code == current else "") + LANGUAGE_NAMES[code], f"lang:{code}")
-            for code in LANGUAGES
+            Button(("✓ " if code == current else "") + LANGUAGE_NAMES[code], f"lang:{code}") for code in LANGUAGES
         ]
         if returning:
             text = self.t("Which language would you like?")
@@ -503,6 +504,11 @@ class _Turn:
                 )
             )
         buttons = [Button(t("📚 Lessons"), "lessons:menu")]
+        current = screens.open_screening(self.session, mother)
+        if current is not None and current.status == screens.ScreeningStatus.IN_PROGRESS:
+            buttons.append(Button(t("▶️ Continue my check"), f"scr:resume:{current.id}"))
+        else:
+            buttons.append(Button(t("💬 How am I feeling?"), "scr:offer"))
         if expected and not born:
             buttons.append(Button(t("👶 My baby is born"), "menu:born"))
         buttons += [Button(t("🌐 Language"), "menu:language"), Button(t("❓ Help"), "menu:help")]
@@ -531,6 +537,9 @@ class _Turn:
             "fb": self.on_feedback,
             "hour": self.on_hour,
             "stop": self.on_stop,
+            "scr": self.on_screen,
+            "sa": self.on_screen_answer,
+            "sb": self.on_screen_back,
         }
         if prefix in anytime and self.enrolled():
             anytime[prefix](value)
@@ -787,7 +796,7 @@ class _Turn:
             babies=count,
             stage="pregnant" if pregnant else "born",
         )
-        lesson_service.plan_for(self.session, self.conv.library(), mother, now=self.now)
+        lesson_service.plan_for(self.session, self.plannables(), mother, now=self.now)
         self.new_state(flow=MAIN, step=MENU)
         self.say(
             self.t(
@@ -813,7 +822,7 @@ class _Turn:
         )
         self.session.flush()
         # Pregnancy lessons not yet sent are dropped; baby lessons are planned from the birth date.
-        replan_mother(self.session, self.conv.library().lessons, mother, now=self.now)
+        replan_mother(self.session, self.plannables(), mother, now=self.now)
         self.set_data(updating=None)
         self.say(self.t("Congratulations on your baby! 🎉 From now on the lessons follow your baby's age."))
         self.go(MENU, flow=MAIN)
@@ -839,9 +848,7 @@ class _Turn:
         action, _, arg = value.partition(":")
         if action == "menu":
             buttons = [Button(t("▶️ Next lesson"), "lessons:next")]
-            buttons += [
-                Button(self.topic_name(topic), f"lessons:topic:{topic}") for topic in lesson_service.TOPICS
-            ]
+            buttons += [Button(self.topic_name(topic), f"lessons:topic:{topic}") for topic in lesson_service.TOPICS]
             if mother.paused_until is not None and mother.paused_until > self.now:
                 buttons.append(Button(t("▶️ Resume lessons"), "lessons:resume"))
             else:
@@ -871,21 +878,12 @@ class _Turn:
                 ahead = lesson_service.upcoming(library, mother, self.today, arg)
                 self.say(
                     t("There is no lesson on this topic for your stage yet.")
-                    + (
-                        "\n" + t("The next one: {title}", title=ahead.texts[mother.language].title)
-                        if ahead
-                        else ""
-                    )
+                    + ("\n" + t("The next one: {title}", title=ahead.texts[mother.language].title) if ahead else "")
                 )
                 return
             self.say(
                 self.topic_name(arg),
-                rows(
-                    *[
-                        Button(lesson.texts[mother.language].title[:60], f"read:{lesson.slug}")
-                        for lesson in found
-                    ]
-                ),
+                rows(*[Button(lesson.texts[mother.language].title[:60], f"read:{lesson.slug}") for lesson in found]),
             )
         elif action == "pause":
             mother.paused_until = self.now + timedelta(days=7)
@@ -919,6 +917,9 @@ class _Turn:
                 rows(*[Button(f"{h:02d}:00", f"hour:{h}") for h in lesson_service.DELIVERY_HOURS], per_row=3),
             )
 
+    def plannables(self) -> list[Plannable]:
+        return lesson_service.plannables(self.conv.library(), self.settings.screening_instrument)
+
     def topic_name(self, topic: str) -> str:
         t = self.t
         return {
@@ -933,9 +934,7 @@ class _Turn:
         self.reply.send(
             self.msg.chat_id,
             render(lesson, mother.language),
-            lesson_buttons(
-                self.t, row.id, follow_up=lesson.follow_up is not None, ask_helpful=lesson.ask_helpful
-            ),
+            lesson_buttons(self.t, row.id, follow_up=lesson.follow_up is not None, ask_helpful=lesson.ask_helpful),
             html=True,
         )
 
@@ -944,9 +943,7 @@ class _Turn:
         mother = self._mother()
         row = self.session.get(OutboxMessage, int(raw_id)) if raw_id.isdigit() else None
         if mother is None or row is None or row.mother_id != mother.id:
-            audit.record(
-                self.session, actor=f"tg:{self.msg.user_id}", action="callback.refused", kind="lesson"
-            )
+            audit.record(self.session, actor=f"tg:{self.msg.user_id}", action="callback.refused", kind="lesson")
             self.say(self.t("That button belongs to an earlier question, which has moved on."))
             return None
         return row
@@ -980,22 +977,16 @@ class _Turn:
         if row is None:
             return
         helpful = verdict == "1"
-        feedback = self.session.scalars(
-            select(LessonFeedback).where(LessonFeedback.outbox_id == row.id)
-        ).one_or_none()
+        feedback = self.session.scalars(select(LessonFeedback).where(LessonFeedback.outbox_id == row.id)).one_or_none()
         if feedback is None:
             self.session.add(
-                LessonFeedback(
-                    outbox_id=row.id, lesson_slug=row.lesson_slug or "", helpful=helpful, at=self.now
-                )
+                LessonFeedback(outbox_id=row.id, lesson_slug=row.lesson_slug or "", helpful=helpful, at=self.now)
             )
         else:
             feedback.helpful, feedback.at = helpful, self.now
         self.ack(self.t("Thank you for telling me!"))
         if not helpful:
-            self.say(
-                self.t("Thank you for telling me. If you have a question about it, your nurse can help.")
-            )
+            self.say(self.t("Thank you for telling me. If you have a question about it, your nurse can help."))
 
     def on_hour(self, value: str) -> None:
         mother = self._mother()
@@ -1004,7 +995,7 @@ class _Turn:
             self.resume()
             return
         self.clear_pressed()
-        lesson_service.set_delivery_hour(self.session, self.conv.library(), mother, int(value), now=self.now)
+        lesson_service.set_delivery_hour(self.session, self.plannables(), mother, int(value), now=self.now)
         self.say(self.t("Done: lessons will arrive at {hour}.", hour=f"{int(value):02d}:00"))
 
     def ask_stop(self) -> None:
@@ -1016,9 +1007,7 @@ class _Turn:
                 "Stop all lessons and check-ins from Dodam? Your nurse can still reach you, and you "
                 "can start again at any time with /start."
             ),
-            rows(
-                Button(self.t("Yes, stop"), "stop:yes"), Button(self.t("No, keep them"), "stop:no"), per_row=2
-            ),
+            rows(Button(self.t("Yes, stop"), "stop:yes"), Button(self.t("No, keep them"), "stop:no"), per_row=2),
         )
 
     def on_stop(self, value: str) -> None:
@@ -1031,13 +1020,146 @@ class _Turn:
         if value == "yes":
             lesson_service.stop_messages(self.session, mother, now=self.now)
             self.say(
-                self.t(
-                    "Done. I will not send lessons or check-ins any more. Send /start whenever you "
-                    "want them again."
-                )
+                self.t("Done. I will not send lessons or check-ins any more. Send /start whenever you want them again.")
             )
         else:
             self.say(self.t("Good, your lessons continue."))
+
+    # ----------------------------------------------------------------- screening
+    def _own_screening(self, raw_id: str) -> Screening | None:
+        mother = self._mother()
+        screening = self.session.get(Screening, int(raw_id)) if raw_id.isdigit() else None
+        if mother is None or screening is None or screening.mother_id != mother.id:
+            audit.record(self.session, actor=f"tg:{self.msg.user_id}", action="callback.refused", kind="screening")
+            self.moved_on()
+            return None
+        return screening
+
+    def moved_on(self) -> None:
+        self.ack(self.t("This question has moved on."))
+        self.say(self.t("That button belongs to an earlier question, which has moved on."))
+
+    def on_screen(self, value: str) -> None:
+        action, _, arg = value.partition(":")
+        if action == "offer":
+            self.offer_screening(arg if arg in screens.instruments() else self.settings.screening_instrument)
+            return
+        screening = self._own_screening(arg)
+        if screening is None:
+            return
+        if screening.status not in (screens.ScreeningStatus.INVITED, screens.ScreeningStatus.IN_PROGRESS):
+            self.moved_on()
+            return
+        self.clear_pressed()
+        if action == "later":
+            self.say(self.t('All right. You can start it any time from the menu with "How am I feeling?".'))
+            self.go(MENU, flow=MAIN)
+            return
+        self.start_screening(screening)
+
+    def offer_screening(self, instrument_id: str, *, trigger: str = "requested") -> None:
+        mother = self._mother()
+        assert mother is not None
+        screening = screens.open_screening(self.session, mother)
+        if screening is not None and screening.status == screens.ScreeningStatus.IN_PROGRESS:
+            self.say(self.t("Let's continue your check where you left off."))
+            self.start_screening(screening)
+            return
+        if screening is None or screening.instrument != instrument_id:
+            if screening is not None:
+                screening.status = screens.ScreeningStatus.DECLINED
+            screening = screens.create_screening(self.session, mother, instrument_id, trigger=trigger, now=self.now)
+        text, buttons = screens.intro(self.t, screening)
+        self.say(text, buttons)
+
+    def start_screening(self, screening: Screening) -> None:
+        if screening.status == screens.ScreeningStatus.INVITED:
+            screening.status = screens.ScreeningStatus.IN_PROGRESS
+            screening.started_at = self.now
+            audit.record(
+                self.session,
+                actor=f"mother:{screening.mother_id}",
+                action="screening.started",
+                subject_type="screening",
+                subject_id=screening.id,
+            )
+        screening.last_activity_at = self.now
+        if self.state is not None:
+            self.set_data(screening_id=screening.id)
+            self.go(SCREENING, flow=MAIN)
+        self.ask_question(screening)
+
+    def ask_question(self, screening: Screening) -> None:
+        previous = screens.answers_of(self.session, screening).get(screening.current_item)
+        text, buttons = screens.question(self.t, screening, screening.current_item, previous)
+        self.say(text, buttons)
+
+    def _screen_press(self, value: str, parts: int) -> tuple[Screening, list[int]] | None:
+        """The screening and numbers of an answer/back button, if it is her current question."""
+        fields = value.split(":")
+        if len(fields) != parts or not all(f.isdigit() for f in fields):
+            self.moved_on()
+            return None
+        screening = self._own_screening(fields[0])
+        if screening is None:
+            return None
+        numbers = [int(f) for f in fields[1:]]
+        if screening.status != screens.ScreeningStatus.IN_PROGRESS or numbers[0] != screening.current_item:
+            self.moved_on()
+            if screening.status == screens.ScreeningStatus.IN_PROGRESS:
+                self.ask_question(screening)
+            return None
+        return screening, numbers
+
+    def on_screen_answer(self, value: str) -> None:
+        pressed = self._screen_press(value, 3)
+        if pressed is None:
+            return
+        screening, (item_number, option) = pressed
+        instrument = screens.instruments()[screening.instrument]
+        item = instrument.item(item_number)
+        if not 0 <= option < len(item.options):
+            self.moved_on()
+            return
+        screens.record_answer(self.session, screening, item_number, option, self.now)
+        if self.msg.message_id is not None:
+            text, _ = screens.question(self.t, screening, item_number)
+            self.reply.edit(
+                self.msg.chat_id,
+                self.msg.message_id,
+                f"{text}\n\n✓ {item.options[option].text[screening.language]}",
+            )
+        if item_number < len(instrument.items):
+            screening.current_item = item_number + 1
+            self.ask_question(screening)
+        else:
+            self.finish_screening(screening)
+
+    def on_screen_back(self, value: str) -> None:
+        pressed = self._screen_press(value, 2)
+        if pressed is None:
+            return
+        screening, (item_number,) = pressed
+        if item_number <= 1:
+            self.moved_on()
+            return
+        self.clear_pressed()
+        screening.current_item = item_number - 1
+        screening.last_activity_at = self.now
+        self.ask_question(screening)
+
+    def finish_screening(self, screening: Screening) -> None:
+        mother = self._mother()
+        assert mother is not None
+        result = screens.complete(self.session, mother, screening, self.now)
+        crisis = crisis_messages(self.t, "self_harm") if result.risk is screens.Risk.URGENT else []
+        upcoming = screens.next_check(self.session, self.conv.library(), mother, self.today)
+        for text in screens.result_messages(
+            self.t, result, next_check=self.t.date(upcoming) if upcoming else None, crisis=crisis
+        ):
+            self.say(text)
+        self.go(MENU, flow=MAIN)
+        self.show_menu()
 
     # ----------------------------------------------------------------- text and media
     def text(self) -> None:
@@ -1046,6 +1168,19 @@ class _Turn:
             self.start()
             return
         step = self.step
+        if step == SCREENING:
+            mother = self._mother()
+            screening = screens.open_screening(self.session, mother) if mother else None
+            if screening is not None and screening.status == screens.ScreeningStatus.IN_PROGRESS:
+                self.say(
+                    self.t(
+                        "Please choose one of the answers below. If you want to talk to someone, "
+                        "your nurse is there for you."
+                    )
+                )
+                self.ask_question(screening)
+                return
+            self.go(MENU, flow=MAIN)
         if step in (DUE_DATE, BIRTH_DATE):
             kind = self.date_kind()
             self.accept_date(parse_user_date(text, kind=kind, today=self.today, locale=self.t.language), kind)
@@ -1077,9 +1212,7 @@ class _Turn:
         self.resume()
 
     def media(self) -> None:
-        self.say(
-            self.t("I can only read text messages, so I could not open that. Please write to me in words.")
-        )
+        self.say(self.t("I can only read text messages, so I could not open that. Please write to me in words."))
         if self.state is None:
             self.start()
         else:
@@ -1097,9 +1230,7 @@ class _Turn:
             )
             return
         if not staff.language or staff.language not in LANGUAGES:
-            staff.language = negotiate_language(
-                self.msg.language_code, default=self.settings.default_language
-            )
+            staff.language = negotiate_language(self.msg.language_code, default=self.settings.default_language)
         self.t = Translator(staff.language)
         self.say(
             self.t(
@@ -1112,17 +1243,14 @@ class _Turn:
 
     def role_name(self, role: str) -> str:
         t = self.t
-        return {"nurse": t("nurse"), "supervisor": t("supervisor"), "admin": t("administrator")}.get(
-            role, role
-        )
+        return {"nurse": t("nurse"), "supervisor": t("supervisor"), "admin": t("administrator")}.get(role, role)
 
     def staff_turn(self, staff: Staff) -> None:
         self.t = Translator(staff.language if staff.language in LANGUAGES else self.settings.default_language)
         self.ack()
         self.say(
             self.t(
-                "You are connected to Dodam as {role} ({name}). Alerts about mothers in your care "
-                "will arrive here.",
+                "You are connected to Dodam as {role} ({name}). Alerts about mothers in your care will arrive here.",
                 role=self.role_name(staff.role),
                 name=staff.name,
             )

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.content.lessons import Lesson
 from bot.content.library import ContentLibrary
-from bot.delivery.planner import lesson_key, plan_lessons, replan_mother
+from bot.delivery.planner import Plannable, as_plannable, lesson_key, plan, replan_mother
 from bot.domain import audit
 from bot.models import Baby, BabyStatus, Mother, MotherStatus, OutboxKind, OutboxMessage, OutboxStatus
 
@@ -129,11 +129,18 @@ def stop_messages(session: Session, mother: Mother, *, now: datetime) -> None:
     )
 
 
-def resume_messages(session: Session, library: ContentLibrary, mother: Mother, *, now: datetime) -> None:
+def plannables(library: ContentLibrary, screening_instrument: str) -> list[Plannable]:
+    """Everything planned from her dates: the lessons and the programme's screening timeline."""
+    from bot.domain.screening_flow import screen_plannables
+
+    return [as_plannable(lesson) for lesson in library] + screen_plannables(screening_instrument)
+
+
+def resume_messages(session: Session, items: list[Plannable], mother: Mother, *, now: datetime) -> None:
     mother.status = MotherStatus.ACTIVE
     mother.paused_until = None
     session.flush()
-    replan_mother(session, library.lessons, mother, now=now)
+    replan_mother(session, items, mother, now=now)
     audit.record(
         session,
         actor=f"mother:{mother.id}",
@@ -143,14 +150,12 @@ def resume_messages(session: Session, library: ContentLibrary, mother: Mother, *
     )
 
 
-def set_delivery_hour(
-    session: Session, library: ContentLibrary, mother: Mother, hour: int, *, now: datetime
-) -> None:
+def set_delivery_hour(session: Session, items: list[Plannable], mother: Mother, hour: int, *, now: datetime) -> None:
     if hour not in DELIVERY_HOURS:
         raise ValueError(f"delivery hour {hour} is not offered")
     mother.delivery_hour = hour
     session.flush()
-    replan_mother(session, library.lessons, mother, now=now)
+    replan_mother(session, items, mother, now=now)
     audit.record(
         session,
         actor=f"mother:{mother.id}",
@@ -161,8 +166,8 @@ def set_delivery_hour(
     )
 
 
-def plan_for(session: Session, library: ContentLibrary, mother: Mother, *, now: datetime) -> int:
-    return plan_lessons(session, library.lessons, now=now, mother_ids=[mother.id])
+def plan_for(session: Session, items: list[Plannable], mother: Mother, *, now: datetime) -> int:
+    return plan(session, items, now=now, mother_ids=[mother.id])
 
 
 __all__ = ["DELIVERY_HOURS", "TOPICS", "Baby"]

@@ -46,9 +46,7 @@ def add_staff(
     )
     session.add(staff)
     session.flush()
-    audit.record(
-        session, actor="cli", action="staff.added", subject_type="staff", subject_id=staff.id, role=staff.role
-    )
+    audit.record(session, actor="cli", action="staff.added", subject_type="staff", subject_id=staff.id, role=staff.role)
     return NewStaff(staff=staff, code=code)
 
 
@@ -78,13 +76,9 @@ def bind_staff(session: Session, *, code: str, user_id: int, chat_id: int) -> St
     staff.chat_id = chat_id
     staff.bind_code_hash = None
     staff.bound_at = utcnow()
-    audit.record(
-        session, actor=f"staff:{staff.id}", action="staff.bound", subject_type="staff", subject_id=staff.id
-    )
+    audit.record(session, actor=f"staff:{staff.id}", action="staff.bound", subject_type="staff", subject_id=staff.id)
     return staff
 
 
 def staff_for_user(session: Session, user_id: int) -> Staff | None:
-    return session.scalars(
-        select(Staff).where(Staff.telegram_user_id == user_id, Staff.active.is_(True))
-    ).one_or_none()
+    return session.scalars(select(Staff).where(Staff.telegram_user_id == user_id, Staff.active.is_(True))).one_or_none()

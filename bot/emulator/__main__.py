@@ -17,9 +17,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--token", default="123456:TEST-TOKEN")
     parser.add_argument("--bot-username", default="DodamBot")
     parser.add_argument("--rate-limit", type=float, default=None, help="global sends/edits per second")
-    parser.add_argument(
-        "--per-chat-rate-limit", type=float, default=None, help="sends/edits per chat per second"
-    )
+    parser.add_argument("--per-chat-rate-limit", type=float, default=None, help="sends/edits per chat per second")
     return parser.parse_args(argv)
 
 

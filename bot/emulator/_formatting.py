@@ -131,9 +131,7 @@ class _HtmlParser(HTMLParser):
             return
         open_tag, start, attrs, _ = self.stack.pop()
         if open_tag != tag:
-            self._fail(
-                f'Unmatched end tag at byte offset {self._here()}, expected "</{open_tag}>", found "</{tag}>"'
-            )
+            self._fail(f'Unmatched end tag at byte offset {self._here()}, expected "</{open_tag}>", found "</{tag}>"')
             return
         length = self.pos16 - start
         if length == 0:
@@ -205,9 +203,7 @@ class _Markdown:
     def _unclosed(self, marker: str, index: int) -> ParseError:
         at = _byte_offset(self.text, index)
         if self.v2:
-            return ParseError(
-                f"Can't find end of {_MDV2_NAMES.get(marker, 'Code')} entity at byte offset {at}"
-            )
+            return ParseError(f"Can't find end of {_MDV2_NAMES.get(marker, 'Code')} entity at byte offset {at}")
         return ParseError(f"Can't find end of the entity starting at byte offset {at}")
 
     def _find_unescaped(self, needle: str, start: int) -> int:

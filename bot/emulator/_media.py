@@ -127,9 +127,7 @@ def user_media(kind: str, seq: int, new_file: FileFactory, *, user: JSON) -> JSO
             "file_size": 80_000,
         }
         # Telegram sends GIFs as both `animation` and `document` for backward compatibility.
-        document = {
-            k: animation[k] for k in ("file_id", "file_unique_id", "file_name", "mime_type", "file_size")
-        }
+        document = {k: animation[k] for k in ("file_id", "file_unique_id", "file_name", "mime_type", "file_size")}
         return {"animation": animation, "document": document}
     if kind == "video_note":
         file_id, uid = new_file("video_note", "video_note.mp4", 60_000)

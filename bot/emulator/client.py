@@ -183,9 +183,7 @@ class EmulatorClient:
             TimeoutError: Fewer messages arrived; the message lists what did arrive.
         """
         params = {"count": count, "timeout": timeout, "from_bot": 1}
-        data = await self._call(
-            "GET", f"/chats/{chat_id}/wait", params=params, timeout=timeout + self._timeout
-        )
+        data = await self._call("GET", f"/chats/{chat_id}/wait", params=params, timeout=timeout + self._timeout)
         bot_messages = [m for m in data["messages"] if m["from_bot"]]
         if data["timed_out"]:
             arrived = [m.get("text") or m.get("caption") or f"<{m['kind']}>" for m in bot_messages]
@@ -208,14 +206,11 @@ class EmulatorClient:
             TimeoutError: It was not edited often enough in time.
         """
         params = {"message_id": message_id, "edits": edits, "timeout": timeout}
-        data = await self._call(
-            "GET", f"/chats/{chat_id}/wait", params=params, timeout=timeout + self._timeout
-        )
+        data = await self._call("GET", f"/chats/{chat_id}/wait", params=params, timeout=timeout + self._timeout)
         message = next((m for m in data["messages"] if m["message_id"] == message_id), None)
         if data["timed_out"] or message is None:
             raise TimeoutError(
-                f"message {message_id} in chat {chat_id} was not edited {edits} time(s) within {timeout}s: "
-                f"{message!r}"
+                f"message {message_id} in chat {chat_id} was not edited {edits} time(s) within {timeout}s: {message!r}"
             )
         return message
 

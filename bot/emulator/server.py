@@ -379,9 +379,7 @@ def _check_markup(markup: Any) -> JSON | None:
     if rows is None:
         return markup
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise ApiError(
-            400, "Bad Request: can't parse inline keyboard button: InlineKeyboardButton must be an Object"
-        )
+        raise ApiError(400, "Bad Request: can't parse inline keyboard button: InlineKeyboardButton must be an Object")
     for button in itertools.chain.from_iterable(rows):
         if not isinstance(button, dict) or not button.get("text"):
             raise ApiError(400, "Bad Request: can't parse inline keyboard button: Text buttons are unallowed")
@@ -858,9 +856,7 @@ class Emulator:
         stored = self._files_by_path.get(request.match_info["path"])
         if stored is None:
             return web.json_response(ApiError(404, "Not Found").body(), status=404)
-        return web.Response(
-            body=stored.content(), content_type=stored.mime_type or "application/octet-stream"
-        )
+        return web.Response(body=stored.content(), content_type=stored.mime_type or "application/octet-stream")
 
     # ------------------------------------------------------------------------------ chat helpers
 
@@ -1074,8 +1070,7 @@ class Emulator:
         if generation != self._poll_generation:
             raise ApiError(
                 409,
-                "Conflict: terminated by other getUpdates request; "
-                "make sure that only one bot instance is running",
+                "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
             )
         if self._webhook is not None:
             raise ApiError(409, "Conflict: terminated by setWebhook request")
@@ -1087,9 +1082,7 @@ class Emulator:
             # Telegram treats an empty url as removing the webhook.
             return await self._delete_webhook(p)
         if not url.startswith(("http://", "https://")):
-            raise ApiError(
-                400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
-            )
+            raise ApiError(400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
         secret = p.get("secret_token")
         if secret is not None and not _SECRET_RE.fullmatch(str(secret)):
             raise ApiError(400, "Bad Request: secret token contains unallowed characters")
@@ -1308,9 +1301,7 @@ class Emulator:
         query_id = str(p.get("callback_query_id") or "")
         query = self._callbacks.get(query_id)
         if query is None or query["answered"]:
-            raise ApiError(
-                400, "Bad Request: query is too old and response timeout expired or query ID is invalid"
-            )
+            raise ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
         query["answered"] = True
         self._callback_answers.append(
             {
@@ -1438,9 +1429,7 @@ class Emulator:
         if not isinstance(commands, list):
             raise ApiError(400, "Bad Request: can't parse commands JSON object")
         for command in commands:
-            if not isinstance(command, dict) or not _BOT_COMMAND_RE.fullmatch(
-                str(command.get("command", ""))
-            ):
+            if not isinstance(command, dict) or not _BOT_COMMAND_RE.fullmatch(str(command.get("command", ""))):
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(str(command.get("description", ""))) <= 256:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
@@ -1482,9 +1471,7 @@ class Emulator:
         async def getter(p: Params) -> JSON:
             value = self._bot_texts.get((field_name, str(p.get("language_code") or "")))
             if value is None:
-                value = self._bot_texts.get(
-                    (field_name, ""), self.bot_first_name if field_name == "name" else ""
-                )
+                value = self._bot_texts.get((field_name, ""), self.bot_first_name if field_name == "name" else "")
             return {field_name: value}
 
         return getter
@@ -1594,9 +1581,7 @@ class Emulator:
         default_type = known.chat["type"] if known else ("private" if chat_id == user_id else "group")
         chat_type = str(body.get("chat_type") or default_type)
         if chat_type == "private" and chat_id != user_id:
-            raise ControlError(
-                400, "a private chat's id must equal the user's id (pass chat_type='group' for a group)"
-            )
+            raise ControlError(400, "a private chat's id must equal the user's id (pass chat_type='group' for a group)")
         return chat_id, chat_type
 
     def inject_message(self, body: JSON) -> JSON:
@@ -1646,11 +1631,7 @@ class Emulator:
 
     def _edit_user_message(self, chat: ChatState, user: JSON, body: JSON, update_key: str) -> JSON:
         target = next(
-            (
-                m
-                for m in reversed(chat.messages)
-                if not m.from_bot and m.from_id == user["id"] and not m.deleted
-            ),
+            (m for m in reversed(chat.messages) if not m.from_bot and m.from_id == user["id"] and not m.deleted),
             None,
         )
         if target is None:
@@ -1718,18 +1699,12 @@ class Emulator:
         chat, message = self._message_for_callback(body, user_id)
         if message is None:
             message = next(
-                (
-                    m
-                    for m in reversed(chat.messages)
-                    if m.from_bot and not m.deleted and "reply_markup" in m.api
-                ),
+                (m for m in reversed(chat.messages) if m.from_bot and not m.deleted and "reply_markup" in m.api),
                 None,
             )
             if message is None:
                 raise ControlError(404, f"no bot message with an inline keyboard in chat {chat.chat['id']}")
-        buttons = list(
-            itertools.chain.from_iterable(message.api.get("reply_markup", {}).get("inline_keyboard", []))
-        )
+        buttons = list(itertools.chain.from_iterable(message.api.get("reply_markup", {}).get("inline_keyboard", [])))
         wanted = body.get("button")
         if isinstance(wanted, bool) or not isinstance(wanted, int | str):
             raise ControlError(400, "button must be a label (str) or a 0-based index (int)")
@@ -1739,14 +1714,10 @@ class Emulator:
             button = next((b for b in buttons if b.get("text") == wanted), None)
         if button is None:
             labels = [b.get("text") for b in buttons]
-            raise ControlError(
-                404, f"button {wanted!r} not found in message {message.message_id}; buttons: {labels}"
-            )
+            raise ControlError(404, f"button {wanted!r} not found in message {message.message_id}; buttons: {labels}")
         if "callback_data" not in button:
             raise ControlError(400, f"button {wanted!r} has no callback_data (it is not a callback button)")
-        return self._callback_update(
-            self._remember_user(user_id, {}), chat, message, str(button["callback_data"])
-        )
+        return self._callback_update(self._remember_user(user_id, {}), chat, message, str(button["callback_data"]))
 
     def _chat_member(self, status: str) -> JSON:
         member: JSON = {"status": status, "user": self._bot_user()}

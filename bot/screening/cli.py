@@ -34,9 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("instrument", metavar="INSTRUMENT", help="epds, phq9, gad7 or phq2")
     # Required, not defaulted: the language selects the cut-off, and a silent default would score a Korean
     # mother's EPDS against the English cut-off.
-    parser.add_argument(
-        "--lang", required=True, choices=LANGUAGES, help="language the questions were shown in"
-    )
+    parser.add_argument("--lang", required=True, choices=LANGUAGES, help="language the questions were shown in")
     parser.add_argument(
         "answers",
         metavar="ANSWERS",
@@ -85,9 +83,7 @@ def format_text(instrument: Instrument, result: Result) -> str:
     lines = [
         f"{instrument.name} v{result.version}, language {result.language}",
         "Item scores: "
-        + "  ".join(
-            f"{item.number}:{s}" for item, s in zip(instrument.items, result.item_scores, strict=True)
-        ),
+        + "  ".join(f"{item.number}:{s}" for item, s in zip(instrument.items, result.item_scores, strict=True)),
         f"Total: {result.total} / {instrument.max_total}",
     ]
     for subscale in instrument.subscales:
@@ -131,8 +127,7 @@ def cmd_screening_score(args: argparse.Namespace, settings: object = None) -> in
     instrument = instruments.get(args.instrument.lower())
     if instrument is None:
         print(
-            f"dodam screening: unknown instrument {args.instrument!r}; choose one of "
-            f"{', '.join(sorted(instruments))}",
+            f"dodam screening: unknown instrument {args.instrument!r}; choose one of {', '.join(sorted(instruments))}",
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT

@@ -338,8 +338,7 @@ class _Parser:
                 flag = "reverse_scored: true" if reverse else "not reverse_scored"
                 self.fail(
                     f"{where}.options",
-                    f"item is {flag}, so scores must strictly {direction} from the top "
-                    f"option down; got {scores}",
+                    f"item is {flag}, so scores must strictly {direction} from the top option down; got {scores}",
                 )
             items.append(Item(number, self.texts(m["text"], f"{where}.text"), options, reverse))
         return tuple(items)
@@ -427,9 +426,7 @@ class _Parser:
         overrides = self.mapping(m.get("by_language") or {}, f"{where}.by_language")
         for key in overrides:
             if key not in LANGUAGES:
-                self.fail(
-                    f"{where}.by_language", f"unknown language {key!r} (expected {', '.join(LANGUAGES)})"
-                )
+                self.fail(f"{where}.by_language", f"unknown language {key!r} (expected {', '.join(LANGUAGES)})")
         rules: dict[str, RiskRule] = {}
         for language in LANGUAGES:
             at = f"{where}.by_language.{language}" if language in overrides else f"{where}.default"
@@ -457,9 +454,7 @@ class _Parser:
                 f"{where}.note",
                 "a cut-off that is not validated for this language needs a note saying what is known",
             )
-        return RiskRule(
-            high, possible, rescreen, validated, self.source(m["source"], f"{where}.source"), note
-        )
+        return RiskRule(high, possible, rescreen, validated, self.source(m["source"], f"{where}.source"), note)
 
     def short_form(self, full: Instrument, short_id: str, value: Any, numbers: set[int]) -> Instrument:
         where = f"short_forms.{short_id}"

@@ -103,9 +103,7 @@ def score(instrument: Instrument, language: str, answers: Sequence[int]) -> Resu
     """
     rule = instrument.risk.get(language)
     if rule is None:
-        raise ValueError(
-            f"{instrument.id} has no language {language!r}; choose one of {', '.join(instrument.risk)}"
-        )
+        raise ValueError(f"{instrument.id} has no language {language!r}; choose one of {', '.join(instrument.risk)}")
     if isinstance(answers, str | bytes):
         raise ValueError("answers must be a sequence of option indexes, not text")
     count = len(instrument.items)
@@ -115,9 +113,7 @@ def score(instrument: Instrument, language: str, answers: Sequence[int]) -> Resu
     scores: dict[int, int] = {}
     for position, (item, answer) in enumerate(zip(instrument.items, answers, strict=True), start=1):
         if not isinstance(answer, int) or isinstance(answer, bool):
-            raise ValueError(
-                f"answer {position} (item {item.number}) must be an option index, got {answer!r}"
-            )
+            raise ValueError(f"answer {position} (item {item.number}) must be an option index, got {answer!r}")
         if not 0 <= answer < len(item.options):
             raise ValueError(
                 f"answer {position} (item {item.number}) is {answer}; its options are numbered "

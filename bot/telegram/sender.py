@@ -32,9 +32,7 @@ class Undeliverable(Exception):
 def markup(buttons: Keyboard) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in buttons]
-    )
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in buttons])
 
 
 def _seconds(value: int | float | timedelta) -> float:
@@ -83,9 +81,7 @@ async def _call(bot: Bot, action: Action) -> None:
                 chat_id, text, reply_markup=markup(buttons), parse_mode=ParseMode.HTML if html else None
             )
         case Edit(chat_id=chat_id, message_id=message_id, text=text, buttons=buttons):
-            await bot.edit_message_text(
-                text, chat_id=chat_id, message_id=message_id, reply_markup=markup(buttons)
-            )
+            await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup(buttons))
         case ClearButtons(chat_id=chat_id, message_id=message_id):
             await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=None)
         case AnswerButton(callback_id=callback_id, text=text):

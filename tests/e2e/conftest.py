@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.emulator import Emulator, EmulatorClient
 from bot.runner import BotRunner
 from tests.conftest import Clock
+from tests.e2e.world import world  # noqa: F401 - a fixture, registered here for every e2e test
 
 
 class Harness:

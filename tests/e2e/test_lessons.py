@@ -2,104 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
-from telegram import Bot
 
-from bot.config import Settings
-from bot.content.library import load_library
-from bot.db import make_engine, make_session_factory, migrate, transaction
-from bot.delivery.dispatcher import LEASE, Dispatcher
+from bot.db import transaction
+from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.planner import plan_lessons
 from bot.delivery.ratelimit import RateLimiter
-from bot.domain.conversation import Conversation
-from bot.emulator import Emulator, EmulatorClient
-from bot.i18n import Translator
-from bot.models import Mother, MotherStatus, OutboxMessage, OutboxStatus
-from bot.telegram.sender import TelegramMessageSender
-from tests.conftest import Clock
-from tests.integration.chat import Chat
-
-LIBRARY = load_library(Path(__file__).resolve().parents[2] / "content")
-KST_10 = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 10:00 in Seoul
-
-
-class World:
-    def __init__(
-        self, settings: Settings, clock: Clock, emulator: Emulator, client: EmulatorClient, bot: Bot
-    ) -> None:
-        self.settings, self.clock, self.emulator, self.client = settings, clock, emulator, client
-        migrate(settings.database_url)
-        self.engine = make_engine(settings.database_url)
-        self.sessions = make_session_factory(self.engine)
-        self.conversation = Conversation(settings, self.sessions, clock=clock, library=lambda: LIBRARY)
-        self.dispatcher = Dispatcher(
-            settings,
-            self.sessions,
-            lambda: LIBRARY,
-            TelegramMessageSender(bot),
-            clock=clock,
-            limiter=RateLimiter(1000, per_chat=0),
-            worker_id="test-a",
-        )
-
-    def enrol(
-        self, user_id: int, language: str, *, birth: date | None = None, due: date | None = None
-    ) -> Chat:
-        chat = Chat(self.conversation, user_id, language_code=language)
-        t = Translator(language)
-        chat.command("start")
-        chat.data(f"lang:{language}")
-        chat.data("consent:yes")
-        if birth is not None:
-            chat.data("stage:born")
-            chat.data(f"day:{birth.isoformat()}")
-        else:
-            assert due is not None
-            chat.data("stage:pregnant")
-            chat.data(f"day:{due.isoformat()}")
-        chat.data("count:1")
-        assert t("Main menu") in chat.said()
-        return chat
-
-    def rows(self, user_id: int) -> list[OutboxMessage]:
-        with self.sessions() as s:
-            mother = s.scalars(select(Mother).where(Mother.telegram_user_id == user_id)).one()
-            return list(
-                s.scalars(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.mother_id == mother.id)
-                    .order_by(OutboxMessage.id)
-                )
-            )
-
-    async def lessons_received(self, chat_id: int) -> list[dict]:  # type: ignore[type-arg]
-        return [
-            m
-            for m in await self.client.bot_messages(chat_id)
-            if m.get("parse_mode") == "HTML" or "<b>" in str(m.get("raw", ""))
-        ]
-
-
-@pytest.fixture
-async def world(tmp_path: Path, clock: Clock) -> AsyncIterator[World]:
-    emulator = Emulator()
-    await emulator.start()
-    settings = replace(Settings(), database_url=f"sqlite:///{tmp_path / 'd.sqlite3'}")
-    clock.now = KST_10
-    bot = Bot(emulator.token, base_url=emulator.base_url)
-    async with EmulatorClient(emulator.url) as client, bot:
-        world = World(settings, clock, emulator, client, bot)
-        try:
-            yield world
-        finally:
-            world.engine.dispose()
-            await emulator.stop()
+from bot.models import Mother, MotherStatus, OutboxStatus
+from tests.e2e.world import KST_10, LIBRARY, World
 
 
 def title(slug: str, language: str) -> str:
@@ -190,10 +102,7 @@ async def test_flood_wait_server_error_and_block(world: World) -> None:
     stats = await world.dispatcher.tick()
     assert stats.failed == 1 and stats.sent == 1
     with world.sessions() as s:
-        assert (
-            s.scalars(select(Mother.status).where(Mother.telegram_user_id == 6005)).one()
-            == MotherStatus.BLOCKED
-        )
+        assert s.scalars(select(Mother.status).where(Mother.telegram_user_id == 6005)).one() == MotherStatus.BLOCKED
 
 
 async def test_a_dead_workers_lease_is_taken_over(world: World) -> None:
@@ -210,7 +119,7 @@ async def test_a_dead_workers_lease_is_taken_over(world: World) -> None:
         worker_id="test-b",
     )
     assert (await other.tick()).claimed == 0  # still leased
-    world.clock.now += LEASE + timedelta(seconds=1)
+    world.clock.now += timedelta(seconds=world.settings.lease_seconds + 1)
     assert (await other.tick()).sent == 1
     assert len(await world.lessons_received(6007)) == 1
 

@@ -37,9 +37,7 @@ async def test_mother_enrols_in_vietnamese_and_resumes_after_a_restart(harness: 
     await harness.start_bot()
 
     got = await harness.say(MOTHER, "20/10", language_code="vi", expect=2)
-    assert vi("Got it: {date}.", date=vi.date(__import__("datetime").date(2026, 10, 20), "full")) in texts(
-        got
-    )
+    assert vi("Got it: {date}.", date=vi.date(__import__("datetime").date(2026, 10, 20), "full")) in texts(got)
     done = await harness.press(MOTHER, vi("One baby"), expect=2)
     assert vi("Main menu") in texts(done)
     # The answered question's buttons were taken away, so it cannot be answered twice.
@@ -49,9 +47,7 @@ async def test_mother_enrols_in_vietnamese_and_resumes_after_a_restart(harness: 
 
 async def test_group_chat_is_told_and_left(harness: Harness) -> None:
     await harness.start_bot()
-    replies = await harness.say(
-        MOTHER, "hello everyone", chat_id=-100777, chat_type="group", language_code="ko"
-    )
+    replies = await harness.say(MOTHER, "hello everyone", chat_id=-100777, chat_type="group", language_code="ko")
     assert "t.me/DodamTestBot" in texts(replies)
     for _ in range(50):
         log = await harness.client.log()
@@ -80,9 +76,7 @@ async def test_stickers_and_unknown_commands_get_kind_answers(harness: Harness) 
     before = len(await harness.client.bot_messages(MOTHER))
     await harness.client.send_media(MOTHER, "sticker")
     got = (await harness.client.wait_for(MOTHER, before + 2, timeout=10))[before:]
-    assert en(
-        "I can only read text messages, so I could not open that. Please write to me in words."
-    ) in texts(got)
+    assert en("I can only read text messages, so I could not open that. Please write to me in words.") in texts(got)
     unknown = await harness.say(MOTHER, "/dance", expect=2)
     assert "/dance" in texts(unknown)
 

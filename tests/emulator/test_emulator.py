@@ -96,9 +96,7 @@ async def _pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 @pytest.fixture
 async def app(emu: Emulator) -> AsyncIterator[Application]:
     """A polling echo bot built exactly like production builds its Application."""
-    application = (
-        Application.builder().token(emu.token).base_url(emu.base_url).base_file_url(emu.base_file_url).build()
-    )
+    application = Application.builder().token(emu.token).base_url(emu.base_url).base_file_url(emu.base_file_url).build()
     application.add_handler(CommandHandler("start", _start))
     application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, _edited))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, _echo))
@@ -204,9 +202,7 @@ async def test_edit_with_same_text_is_not_modified(bot: Bot, users: EmulatorClie
     assert sent.reply_markup == KEYBOARD
     with pytest.raises(BadRequest, match=r"(?i)not modified"):
         await bot.edit_message_text("v1", chat_id=USER, message_id=sent.message_id, reply_markup=KEYBOARD)
-    edited = await bot.edit_message_text(
-        "v2", chat_id=USER, message_id=sent.message_id, reply_markup=KEYBOARD
-    )
+    edited = await bot.edit_message_text("v2", chat_id=USER, message_id=sent.message_id, reply_markup=KEYBOARD)
     assert isinstance(edited, type(sent)) and edited.text == "v2"
     with pytest.raises(BadRequest, match=r"(?i)not modified"):
         await bot.edit_message_reply_markup(chat_id=USER, message_id=sent.message_id, reply_markup=KEYBOARD)
@@ -247,9 +243,7 @@ async def test_unknown_chat_and_blocked_user(bot: Bot, users: EmulatorClient) ->
 
 async def test_leave_chat_is_recorded(bot: Bot, users: EmulatorClient) -> None:
     group = -100777
-    update = await users.my_chat_member(
-        USER, "member", chat_id=group, chat_type="supergroup", chat_title="Moms"
-    )
+    update = await users.my_chat_member(USER, "member", chat_id=group, chat_type="supergroup", chat_title="Moms")
     assert update["my_chat_member"]["chat"] == {"id": group, "type": "supergroup", "title": "Moms"}
     await bot.send_message(group, "hello group")
     assert await bot.leave_chat(group) is True
@@ -263,9 +257,7 @@ async def test_leave_chat_is_recorded(bot: Bot, users: EmulatorClient) -> None:
 async def test_send_photo_upload_is_recorded(bot: Bot, users: EmulatorClient) -> None:
     await users.send_text(USER, "hi")
     payload = b"\x89PNG\r\n\x1a\nfake-image-bytes"
-    message = await bot.send_photo(
-        USER, photo=payload, caption="<i>pic</i>", parse_mode="HTML", filename="pic.png"
-    )
+    message = await bot.send_photo(USER, photo=payload, caption="<i>pic</i>", parse_mode="HTML", filename="pic.png")
     assert message.caption == "pic" and message.photo
     document = await bot.send_document(USER, document=b"report", filename="report.txt")
     assert document.document is not None and document.document.file_name == "report.txt"
@@ -495,9 +487,7 @@ async def test_set_webhook_terminates_pending_long_poll(bot: Bot, emu: Emulator)
         ("<b>raw</b>", None, "<b>raw</b>", []),
     ],
 )
-def test_render_parse_modes(
-    text: str, mode: str | None, plain: str, entities: list[dict[str, object]]
-) -> None:
+def test_render_parse_modes(text: str, mode: str | None, plain: str, entities: list[dict[str, object]]) -> None:
     assert render(text, mode) == (plain, entities)
 
 

@@ -62,9 +62,7 @@ def test_mother_enrols_in_each_language(
         ("fil", "tl"),
     ],
 )
-def test_greeting_proposes_her_telegram_language(
-    conversation: Conversation, code: str, expected: str
-) -> None:
+def test_greeting_proposes_her_telegram_language(conversation: Conversation, code: str, expected: str) -> None:
     chat = Chat(conversation, 5002, language_code=code)
     chat.command("start")
     t = Translator(expected)
@@ -80,9 +78,7 @@ def test_greeting_proposes_her_telegram_language(
     assert len(chat.labels()) == 5
 
 
-def test_pregnant_mother_gives_due_date_with_twins(
-    conversation: Conversation, sessions: sessionmaker[Session]
-) -> None:
+def test_pregnant_mother_gives_due_date_with_twins(conversation: Conversation, sessions: sessionmaker[Session]) -> None:
     chat = Chat(conversation, 5003, language_code="ko")
     chat.command("start")
     chat.press("한국어")
@@ -104,9 +100,7 @@ def test_pregnant_mother_gives_due_date_with_twins(
         assert [(b.status, str(b.due_date)) for b in babies] == [("expected", "2027-03-05")] * 2
 
 
-def test_declining_keeps_only_the_refusal(
-    conversation: Conversation, sessions: sessionmaker[Session]
-) -> None:
+def test_declining_keeps_only_the_refusal(conversation: Conversation, sessions: sessionmaker[Session]) -> None:
     chat = Chat(conversation, 5004, language_code="vi")
     chat.command("start", "someinvite")
     chat.press("Tiếng Việt")
@@ -189,12 +183,7 @@ def test_invite_links_mother_to_nurse(conversation: Conversation, sessions: sess
     with sessions() as s:
         mother = s.scalars(select(Mother)).one()
         assert mother.nurse_id == nurse_id and mother.pool is None
-        assert (
-            s.scalars(
-                select(func.sum(__import__("bot.models", fromlist=["InviteCode"]).InviteCode.uses))
-            ).one()
-            == 1
-        )
+        assert s.scalars(select(func.sum(__import__("bot.models", fromlist=["InviteCode"]).InviteCode.uses))).one() == 1
 
 
 def test_cancel_pauses_and_start_resumes(conversation: Conversation) -> None:
@@ -246,10 +235,7 @@ def test_unusual_input_gets_a_kind_answer(conversation: Conversation, language: 
     chat = Chat(conversation, 5013, language_code=language)
     t = Translator(language)
     chat.media("sticker")
-    assert (
-        t("I can only read text messages, so I could not open that. Please write to me in words.")
-        in chat.said()
-    )
+    assert t("I can only read text messages, so I could not open that. Please write to me in words.") in chat.said()
     chat.command("frobnicate")
     assert "/frobnicate" in chat.said() and "/menu" in chat.said()
     chat.text("x" * 5000)
@@ -258,9 +244,7 @@ def test_unusual_input_gets_a_kind_answer(conversation: Conversation, language: 
     assert t("Let's finish signing up first; then the menu is yours.") in chat.said()
 
 
-def test_group_chats_are_refused_and_left(
-    conversation: Conversation, sessions: sessionmaker[Session]
-) -> None:
+def test_group_chats_are_refused_and_left(conversation: Conversation, sessions: sessionmaker[Session]) -> None:
     chat = Chat(conversation, 5014, language_code="ko", chat_type="group", chat_id=-4242)
     actions = chat.text("안녕하세요")
     assert isinstance(actions[-1], LeaveChat) and actions[-1].chat_id == -4242

@@ -44,17 +44,13 @@ def line_of(path: Path, needle: str, after: str | None = None) -> int:
     return next(i for i, line in enumerate(lines[start:], start) if needle in line) + 1
 
 
-def assert_problem(
-    problems: list[Problem], file: Path, line: int, fragment: str, severity: str = "error"
-) -> Problem:
+def assert_problem(problems: list[Problem], file: Path, line: int, fragment: str, severity: str = "error") -> Problem:
     for problem in problems:
         if problem.file == file and problem.line == line and fragment in problem.message:
             assert problem.severity == severity, problem
             return problem
     listing = "\n".join(str(p) for p in problems) or "(no problems)"
-    raise AssertionError(
-        f"expected {severity} at {file.name}:{line} containing {fragment!r}; got:\n{listing}"
-    )
+    raise AssertionError(f"expected {severity} at {file.name}:{line} containing {fragment!r}; got:\n{listing}")
 
 
 def test_fixture_is_valid() -> None:
@@ -151,17 +147,13 @@ def test_unknown_key_with_suggestion(content: Path) -> None:
 def test_duplicate_key(content: Path) -> None:
     path = lesson_path(content, W6)
     edit(path, "topic: crying\n", "topic: crying\ntopic: sleep\n")
-    assert_problem(
-        check_content(content), path, line_of(path, "topic: sleep"), "appears twice (first on line 2)"
-    )
+    assert_problem(check_content(content), path, line_of(path, "topic: sleep"), "appears twice (first on line 2)")
 
 
 def test_slug_must_equal_file_name(content: Path) -> None:
     path = lesson_path(content, W6)
     edit(path, f"slug: {W6}", "slug: baby-w6-crying-peak")
-    assert_problem(
-        check_content(content), path, 1, "must equal the file name; this file is baby-w6-peak-crying"
-    )
+    assert_problem(check_content(content), path, 1, "must equal the file name; this file is baby-w6-peak-crying")
 
 
 def test_slug_format(content: Path) -> None:
@@ -305,9 +297,7 @@ def test_caption_too_long_with_image(content: Path) -> None:
 def test_long_body_is_only_a_warning(content: Path) -> None:
     path = lesson_path(content, W6)
     edit(path, "      Around six weeks, babies cry the most.", "      " + "x" * 1300 + " Around six weeks.")
-    assert_problem(
-        check_content(content), path, line_of(path, "body:", after="  en:"), "aim for under 1200", "warning"
-    )
+    assert_problem(check_content(content), path, line_of(path, "body:", after="  en:"), "aim for under 1200", "warning")
     assert len(load_library(content)) == 6
 
 
@@ -319,9 +309,7 @@ def test_button_label_limit(content: Path) -> None:
         '    title: "The peak of crying"\n    button: "More about crying"\n',
     )
     assert check_content(content) == []
-    edit(
-        path, '    button: "More about crying"', '    button: "' + "울음" * 11 + '"'
-    )  # 66 bytes, 22 characters
+    edit(path, '    button: "More about crying"', '    button: "' + "울음" * 11 + '"')  # 66 bytes, 22 characters
     assert_problem(
         check_content(content), path, line_of(path, "button:"), "66 bytes; a button label may have at most 64"
     )
@@ -349,9 +337,7 @@ def test_html_problems_point_at_the_body_line(content: Path, bad: str, fragment:
 def test_html_in_title(content: Path) -> None:
     path = lesson_path(content, W6)
     edit(path, '    title: "The peak of crying"', '    title: "The <u>peak of crying"')
-    assert_problem(
-        check_content(content), path, line_of(path, "The <u>peak"), "text.en.title: <u> is never closed"
-    )
+    assert_problem(check_content(content), path, line_of(path, "The <u>peak"), "text.en.title: <u> is never closed")
 
 
 def test_unknown_follow_up(content: Path) -> None:
@@ -371,9 +357,7 @@ def test_image_must_exist_inside_content(content: Path) -> None:
     assert_problem(check_content(content), path, line_of(path, "image:"), "does not exist")
     edit(path, "image: images/first-feed.png", "image: ../outside.png")
     (content.parent / "outside.png").write_bytes(b"png")
-    assert_problem(
-        check_content(content), path, line_of(path, "image:"), "must be a path inside the content folder"
-    )
+    assert_problem(check_content(content), path, line_of(path, "image:"), "must be a path inside the content folder")
 
 
 def test_placeholders_must_match_across_languages(content: Path) -> None:

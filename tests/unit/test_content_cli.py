@@ -34,9 +34,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 def break_topic(root: Path) -> Path:
     path = root / "lessons" / f"{W6}.yaml"
-    path.write_text(
-        path.read_text(encoding="utf-8").replace("topic: crying", "topic: feeding"), encoding="utf-8"
-    )
+    path.write_text(path.read_text(encoding="utf-8").replace("topic: crying", "topic: feeding"), encoding="utf-8")
     return path
 
 
@@ -57,16 +55,12 @@ def test_check_valid_content(content: Path, capsys: pytest.CaptureFixture[str]) 
     assert out.strip() == "content OK: 6 lesson(s), 0 warning(s)"
 
 
-def test_check_prints_file_line_and_fails_on_errors(
-    content: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_check_prints_file_line_and_fails_on_errors(content: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = break_topic(content)
     code, out, _ = run(capsys, "check", "--root", str(content))
     assert code == 1
     lines = out.splitlines()
-    assert (
-        lines[0] == f"{path}:2: error: topic 'feeding' is not one of breastfeeding, crying, sleep, wellbeing"
-    )
+    assert lines[0] == f"{path}:2: error: topic 'feeding' is not one of breastfeeding, crying, sleep, wellbeing"
     assert lines[-1].startswith("1 error(s), 0 warning(s) in 6 lesson file(s)")
 
 
@@ -120,12 +114,8 @@ def test_preview_shows_what_she_gets(content: Path, capsys: pytest.CaptureFixtur
     assert "/ 1024 characters (caption" in out
 
 
-def test_preview_strips_html_and_omits_absent_buttons(
-    content: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, _ = run(
-        capsys, "preview", "pregnancy-w32-feeding-plan", "--lang", "en", "--root", str(content)
-    )
+def test_preview_strips_html_and_omits_absent_buttons(content: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "preview", "pregnancy-w32-feeding-plan", "--lang", "en", "--root", str(content))
     assert code == 0
     assert "Tell the hospital now that you would like skin-to-skin time." in out
     assert "<b>" not in out and "Tell me more" not in out and "Was this helpful" not in out
@@ -142,9 +132,7 @@ def test_preview_unknown_or_broken_lesson(content: Path, capsys: pytest.CaptureF
     assert code == 1 and "topic 'feeding'" in err
 
 
-def test_export_and_import_commands(
-    content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_export_and_import_commands(content: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "texts.csv"
     code, stdout, _ = run(capsys, "export", "--format", "csv", "--out", str(out), "--root", str(content))
     assert code == 0 and stdout.strip() == f"wrote 60 rows to {out}"

@@ -79,9 +79,7 @@ def test_parse_timing(text: str, expected: Timing) -> None:
     assert str(expected) == " ".join(text.lower().split())
 
 
-@pytest.mark.parametrize(
-    "text", ["week 6", "baby year 1", "baby week six", "pregnancy day 200", "baby week -1", ""]
-)
+@pytest.mark.parametrize("text", ["week 6", "baby year 1", "baby week six", "pregnancy day 200", "baby week -1", ""])
 def test_parse_timing_rejects(text: str) -> None:
     with pytest.raises(ValueError, match="is not a timing"):
         parse_timing(text)

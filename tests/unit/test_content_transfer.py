@@ -69,9 +69,7 @@ def test_csv_export_has_one_row_per_lesson_language_field(content: Path, tmp_pat
 def test_xlsx_export_keeps_text_that_looks_like_a_formula(content: Path, tmp_path: Path) -> None:
     path = content / "lessons" / f"{W6}.yaml"
     path.write_text(
-        path.read_text(encoding="utf-8").replace(
-            'title: "The peak of crying"', 'title: "=The peak of crying"'
-        ),
+        path.read_text(encoding="utf-8").replace('title: "The peak of crying"', 'title: "=The peak of crying"'),
         encoding="utf-8",
     )
     out = tmp_path / "lessons.xlsx"
@@ -96,9 +94,7 @@ def test_csv_round_trip_changes_only_the_edited_lesson(content: Path, tmp_path: 
     assert import_file(out, content).changed == ()  # an unedited export changes nothing
 
     rows = read_csv(out)
-    new_body = (
-        "Khoảng sáu tuần tuổi, bé khóc nhiều nhất.\r\nRồi sẽ <b>đỡ hơn</b>.  "  # Excel line end, spaces
-    )
+    new_body = "Khoảng sáu tuần tuổi, bé khóc nhiều nhất.\r\nRồi sẽ <b>đỡ hơn</b>.  "  # Excel line end, spaces
     rows[find(rows, W6, "vi", "body")][4] = new_body
     write_csv(out, rows)
     result = import_file(out, content)
@@ -161,9 +157,9 @@ def test_csv_bad_cells_are_named(
     before = snapshot(content)
     result = import_file(out, content)
     assert snapshot(content) == before
-    assert any(
-        str(e).startswith(f"row {index + 1}, {named}") and fragment in str(e) for e in result.errors
-    ), result.errors
+    assert any(str(e).startswith(f"row {index + 1}, {named}") and fragment in str(e) for e in result.errors), (
+        result.errors
+    )
 
 
 def test_problems_found_by_the_full_check_name_the_cell(content: Path, tmp_path: Path) -> None:
@@ -201,8 +197,7 @@ def test_missing_column_is_reported(content: Path, tmp_path: Path) -> None:
     write_csv(out, [["slug", "language", "field", "text"], [W6, "vi", "body", "x"]])
     result = import_file(out, content)
     assert [str(e) for e in result.errors] == [
-        "row 1: column 'reviewed' is missing; the header must be "
-        "slug, language, field, reviewed, text, english"
+        "row 1: column 'reviewed' is missing; the header must be slug, language, field, reviewed, text, english"
     ]
 
 
@@ -235,9 +230,7 @@ def test_file_changed_by_someone_else_during_import_is_not_overwritten(
 # --------------------------------------------------------------------------------------------
 
 
-def edit_xlsx(
-    source: Path, target: Path, edits: dict[tuple[str, str, str], str]
-) -> dict[tuple[str, str, str], str]:
+def edit_xlsx(source: Path, target: Path, edits: dict[tuple[str, str, str], str]) -> dict[tuple[str, str, str], str]:
     """Set the text cell of some rows; returns each edited cell's A1 coordinate."""
     workbook = openpyxl.load_workbook(source)
     sheet = workbook["lessons"]

@@ -80,8 +80,7 @@ def test_numeric_without_year_follows_locale_order(text: str, locale: str, due: 
 @pytest.mark.parametrize("text", ["3/5/2027", "3.5.2027", "3-5-2027", "3/5/27", "03/05/27"])
 @pytest.mark.parametrize(
     ("locale", "expected"),
-    [(loc, date(2027, 3, 5)) for loc in MONTH_FIRST_LOCALES]
-    + [(loc, date(2027, 5, 3)) for loc in DAY_FIRST_LOCALES],
+    [(loc, date(2027, 3, 5)) for loc in MONTH_FIRST_LOCALES] + [(loc, date(2027, 5, 3)) for loc in DAY_FIRST_LOCALES],
 )
 def test_numeric_with_year_last_follows_locale_order(text: str, locale: str, expected: date) -> None:
     assert parse(text, DUE, locale) == ok(expected)
@@ -370,16 +369,12 @@ BOUNDARIES = [
 
 
 @pytest.mark.parametrize(("kind", "today", "value", "problem"), BOUNDARIES)
-def test_validate_date_boundaries(
-    kind: DateKind, today: date, value: date, problem: DateProblem | None
-) -> None:
+def test_validate_date_boundaries(kind: DateKind, today: date, value: date, problem: DateProblem | None) -> None:
     assert validate_date(value, kind=kind, today=today) is problem
 
 
 @pytest.mark.parametrize(("kind", "today", "value", "problem"), BOUNDARIES)
-def test_parse_applies_validation(
-    kind: DateKind, today: date, value: date, problem: DateProblem | None
-) -> None:
+def test_parse_applies_validation(kind: DateKind, today: date, value: date, problem: DateProblem | None) -> None:
     # The understood date is echoed back even when it fails validation.
     assert parse(value.isoformat(), kind, "ko", today) == DateAnswer(value, problem)
 
@@ -574,9 +569,7 @@ def test_never_raises_on_arbitrary_text(text: str, today: date, locale: str) -> 
 
 
 @given(
-    text=st.from_regex(
-        r"\s*[0-9０-９]{1,4}\s*[-./年월月]?\s*[0-9０-９]{1,3}\s*[-./일日号]?\s*[0-9]{0,4}[.!?。]?\s*"
-    ),
+    text=st.from_regex(r"\s*[0-9０-９]{1,4}\s*[-./年월月]?\s*[0-9０-９]{1,3}\s*[-./일日号]?\s*[0-9]{0,4}[.!?。]?\s*"),
     today=st.dates(),
 )
 def test_never_raises_on_date_like_text(text: str, today: date) -> None:

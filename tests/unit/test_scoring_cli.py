@@ -58,9 +58,7 @@ def test_cli_json_equals_score(instrument_id: str, language: str, data: st.DataO
     inst = instruments()[instrument_id]
     answers = [data.draw(st.integers(0, len(item.options) - 1)) for item in inst.items]
 
-    code, out, err = run(
-        "screening", "score", instrument_id, "--lang", language, ",".join(map(str, answers)), "--json"
-    )
+    code, out, err = run("screening", "score", instrument_id, "--lang", language, ",".join(map(str, answers)), "--json")
 
     assert (code, err) == (0, "")
     printed = json.loads(out)
@@ -89,9 +87,7 @@ def test_cli_through_a_real_process() -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == expected_json(
-        score(instruments()["epds"], "ko", [0, 1, 2, 3] + [0] * 6)
-    )
+    assert json.loads(proc.stdout) == expected_json(score(instruments()["epds"], "ko", [0, 1, 2, 3] + [0] * 6))
 
 
 def test_cli_text_output() -> None:

@@ -186,9 +186,7 @@ BROKEN = [
 
 
 @pytest.mark.parametrize(("mutate", "message"), BROKEN, ids=[m for _, m in BROKEN])
-def test_broken_file_fails_precisely(
-    tmp_path: Path, mutate: Callable[[dict[str, Any]], None], message: str
-) -> None:
+def test_broken_file_fails_precisely(tmp_path: Path, mutate: Callable[[dict[str, Any]], None], message: str) -> None:
     path = _broken(tmp_path, mutate)
     with pytest.raises(InstrumentError) as caught:
         load_instrument_file(path)

@@ -1,0 +1,93 @@
+"""A world for lesson and screening tests: database, conversation, dispatcher, emulator, real PTB Bot."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from telegram import Bot
+
+from bot.config import Settings
+from bot.content.library import load_library
+from bot.db import make_engine, make_session_factory, migrate
+from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.ratelimit import RateLimiter
+from bot.domain.conversation import Conversation
+from bot.emulator import Emulator, EmulatorClient
+from bot.i18n import Translator
+from bot.models import Mother, OutboxMessage
+from bot.telegram.sender import TelegramMessageSender
+from tests.conftest import Clock
+from tests.integration.chat import Chat
+
+LIBRARY = load_library(Path(__file__).resolve().parents[2] / "content")
+KST_10 = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 10:00 in Seoul
+
+
+class World:
+    def __init__(self, settings: Settings, clock: Clock, emulator: Emulator, client: EmulatorClient, bot: Bot) -> None:
+        self.settings, self.clock, self.emulator, self.client = settings, clock, emulator, client
+        migrate(settings.database_url)
+        self.engine = make_engine(settings.database_url)
+        self.sessions = make_session_factory(self.engine)
+        self.conversation = Conversation(settings, self.sessions, clock=clock, library=lambda: LIBRARY)
+        self.dispatcher = Dispatcher(
+            settings,
+            self.sessions,
+            lambda: LIBRARY,
+            TelegramMessageSender(bot),
+            clock=clock,
+            limiter=RateLimiter(1000, per_chat=0),
+            worker_id="test-a",
+        )
+
+    def enrol(self, user_id: int, language: str, *, birth: date | None = None, due: date | None = None) -> Chat:
+        chat = Chat(self.conversation, user_id, language_code=language)
+        t = Translator(language)
+        chat.command("start")
+        chat.data(f"lang:{language}")
+        chat.data("consent:yes")
+        if birth is not None:
+            chat.data("stage:born")
+            chat.data(f"day:{birth.isoformat()}")
+        else:
+            assert due is not None
+            chat.data("stage:pregnant")
+            chat.data(f"day:{due.isoformat()}")
+        chat.data("count:1")
+        assert t("Main menu") in chat.said()
+        return chat
+
+    def rows(self, user_id: int) -> list[OutboxMessage]:
+        with self.sessions() as s:
+            mother = s.scalars(select(Mother).where(Mother.telegram_user_id == user_id)).one()
+            return list(
+                s.scalars(select(OutboxMessage).where(OutboxMessage.mother_id == mother.id).order_by(OutboxMessage.id))
+            )
+
+    async def lessons_received(self, chat_id: int) -> list[dict]:  # type: ignore[type-arg]
+        return [
+            m
+            for m in await self.client.bot_messages(chat_id)
+            if m.get("parse_mode") == "HTML" or "<b>" in str(m.get("raw", ""))
+        ]
+
+
+@pytest.fixture
+async def world(tmp_path: Path, clock: Clock) -> AsyncIterator[World]:
+    emulator = Emulator()
+    await emulator.start()
+    settings = replace(Settings(), database_url=f"sqlite:///{tmp_path / 'd.sqlite3'}")
+    clock.now = KST_10
+    bot = Bot(emulator.token, base_url=emulator.base_url)
+    async with EmulatorClient(emulator.url) as client, bot:
+        world = World(settings, clock, emulator, client, bot)
+        try:
+            yield world
+        finally:
+            world.engine.dispose()
+            await emulator.stop()
