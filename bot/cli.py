@@ -14,11 +14,13 @@ from sqlalchemy import select
 from bot.config import Settings, load_settings
 from bot.content.cli import register as register_content
 from bot.db import make_engine, make_session_factory, migrate, transaction
+from bot.domain import cases
+from bot.domain.alert_text import render_case
 from bot.domain.codes import start_link
 from bot.domain.invites import create_invite, write_qr_png
 from bot.domain.staff import add_staff, new_binding_code
 from bot.i18n import LANGUAGES
-from bot.models import Staff, StaffRole
+from bot.models import Case, CaseEvent, Staff, StaffRole, utcnow
 from bot.screening.cli import register as register_screening
 
 
@@ -100,6 +102,48 @@ def cmd_invite_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_cases_list(args: argparse.Namespace, settings: Settings) -> int:
+    with transaction(_sessions(settings)) as session:
+        query = select(Case).order_by(Case.opened_at)
+        if not args.all:
+            query = query.where(Case.status.in_(cases.OPEN_STATUSES))
+        rows = session.scalars(query).all()
+        print(
+            f"{'case':>5}  {'priority':<8} {'status':<12} {'mother':>6}  "
+            f"{'opened (UTC)':<16}  {'ack by (UTC)':<16}  nurse"
+        )
+        for case in rows:
+            print(
+                f"{case.id:>5}  {case.priority:<8} {case.status:<12} {case.mother_id:>6}  "
+                f"{case.opened_at:%Y-%m-%d %H:%M}  {case.ack_deadline:%Y-%m-%d %H:%M}  {case.assigned_staff_id or '-'}"
+            )
+    return 0
+
+
+def cmd_cases_show(args: argparse.Namespace, settings: Settings) -> int:
+    with transaction(_sessions(settings)) as session:
+        case = session.get(Case, args.id)
+        if case is None:
+            raise ValueError(f"no case {args.id}")
+        reader = Staff(id=0, name="cli", role=StaffRole.ADMIN, language=args.lang, active=True)
+        print(render_case(session, case, reader, utcnow()))
+        print("\nevents:")
+        for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)):
+            print(f"  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<12} {e.kind:<18} {e.details}")
+    return 0
+
+
+def cmd_cases_assign(args: argparse.Namespace, settings: Settings) -> int:
+    with transaction(_sessions(settings)) as session:
+        case = session.get(Case, args.id)
+        staff = session.get(Staff, args.staff)
+        if case is None or staff is None or not staff.active:
+            raise ValueError("no such case or active staff member")
+        cases.assign(session, case, staff, utcnow(), actor="cli")
+        print(f"case {case.id} assigned to staff #{staff.id} {staff.name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dodam", description="Dodam, a companion for new mothers.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -128,6 +172,19 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--max-uses", type=int)
     create.add_argument("--days", type=int, help="days until the link expires")
     create.set_defaults(func=cmd_invite_create)
+
+    case_cmd = sub.add_parser("cases", help="escalation cases").add_subparsers(dest="cases_command", required=True)
+    listing = case_cmd.add_parser("list", help="open cases, oldest first")
+    listing.add_argument("--all", action="store_true", help="include resolved cases")
+    listing.set_defaults(func=cmd_cases_list)
+    show = case_cmd.add_parser("show", help="one case and its audit trail")
+    show.add_argument("id", type=int)
+    show.add_argument("--lang", default="en", choices=LANGUAGES)
+    show.set_defaults(func=cmd_cases_show)
+    assign = case_cmd.add_parser("assign", help="assign a case to a staff member")
+    assign.add_argument("id", type=int)
+    assign.add_argument("--staff", type=int, required=True)
+    assign.set_defaults(func=cmd_cases_assign)
 
     register_content(sub)
     register_screening(sub)

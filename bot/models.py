@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -86,6 +87,8 @@ class Staff(Base):
     bind_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Telegram refused to deliver to this account (blocked the bot): skipped in escalation chains.
+    alerts_blocked: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     bound_at: Mapped[datetime | None]
 
@@ -254,6 +257,113 @@ class ScreeningAnswer(Base):
     option_index: Mapped[int] = mapped_column(Integer)  # as shown, 0 = first option
     score: Mapped[int] = mapped_column(Integer)
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CasePriority(StrEnum):
+    URGENT = "urgent"
+    HIGH = "high"
+    ROUTINE = "routine"
+
+
+PRIORITY_RANK = {CasePriority.ROUTINE: 0, CasePriority.HIGH: 1, CasePriority.URGENT: 2}
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class Case(Base):
+    """A reason for a nurse to act on a mother: written before any alert is sent."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_escalation", "status", "next_escalation_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mother_id: Mapped[int] = mapped_column(ForeignKey("mothers.id", ondelete="CASCADE"), index=True)
+    priority: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(16), default=CaseStatus.OPEN, index=True)
+    triggers: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"items": [{"kind", "at", ...}]}
+    assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ack_deadline: Mapped[datetime]
+    next_escalation_at: Mapped[datetime | None]
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    unreachable_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CaseEvent(Base):
+    """Every step of a case, with actor and time (opened, alert sent, acknowledged, note, resolved …)."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class CaseNote(Base):
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # bounded retries exhausted, or the staff member cannot be reached: escalated
+
+
+class Alert(Base):
+    """A message to a staff member about a case, retried until sent; never silently dropped."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # alert | reminder | escalation | unreachable | relay
+    status: Mapped[str] = mapped_column(String(12), default=AlertStatus.PENDING)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # for relays: the message to pass on
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None]
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(40))
+
+
+class ChatMessage(Base):
+    """Free text she wrote (and what was relayed between her and her nurse), for her nurse's context.
+
+    Bodies are purged after the retention period; the row (who, when, direction) stays.
+    """
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (Index("ix_chat_messages_mother_at", "mother_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mother_id: Mapped[int] = mapped_column(ForeignKey("mothers.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(16))  # from_mother | to_mother | from_nurse
+    text: Mapped[str | None] = mapped_column(Text)
+    media: Mapped[str | None] = mapped_column(String(20))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ConsentRecord(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable
@@ -15,8 +16,10 @@ from bot.config import Settings
 from bot.content.library import ContentLibrary
 from bot.content.reloader import RELOAD_REQUEST_FILE, ContentStore
 from bot.db import make_engine, make_session_factory, migrate, transaction
+from bot.delivery.alerts import AlertDispatcher
 from bot.delivery.dispatcher import Dispatcher, DispatchStats
 from bot.delivery.planner import plan
+from bot.domain.cases import escalate_due
 from bot.domain.conversation import Conversation
 from bot.domain.lessons import plannables
 from bot.domain.screening_flow import screening_tick
@@ -32,6 +35,8 @@ DISPATCH_EVERY = 1.0  # seconds
 PLAN_EVERY = 600.0
 CONTENT_EVERY = 5.0
 SCREENING_EVERY = 300.0
+ESCALATE_EVERY = 15.0
+ALERT_POLL = 1.0
 
 
 class BotRunner:
@@ -65,16 +70,19 @@ class BotRunner:
         self.app: Application | None = None
         self.webhook: WebhookServer | None = None
         self.dispatcher: Dispatcher | None = None
+        self.alerts: AlertDispatcher | None = None
         self.ticks: Ticks | None = None
+        self._alert_task: asyncio.Task[None] | None = None
 
     def library(self) -> ContentLibrary:
         return self.content.library
 
     async def start(self) -> None:
-        app = build_application(self.settings, self.conversation, token=self.token)
+        app = build_application(self.settings, self.conversation, token=self.token, after_turn=self.wake_alerts)
         await app.initialize()
         await publish_commands(app)
         await app.start()
+        self.alerts = AlertDispatcher(self.sessions, TelegramMessageSender(app.bot), clock=self.clock)
         self.dispatcher = Dispatcher(
             self.settings, self.sessions, self.library, TelegramMessageSender(app.bot), clock=self.clock
         )
@@ -105,7 +113,9 @@ class BotRunner:
             self.ticks.every(PLAN_EVERY, "plan", self.plan, first_run=utcnow())
             self.ticks.every(CONTENT_EVERY, "content", self.reload_content)
             self.ticks.every(SCREENING_EVERY, "screening", self.screening_reminders)
+            self.ticks.every(ESCALATE_EVERY, "escalate", self.escalate)
             self.ticks.start()
+            self._alert_task = asyncio.create_task(self._alert_loop(), name="alerts")
 
     async def dispatch(self) -> DispatchStats:
         assert self.dispatcher is not None
@@ -132,6 +142,32 @@ class BotRunner:
             log.info("planned %s lessons", added)
         return added
 
+    def wake_alerts(self) -> None:
+        if self.alerts is not None:
+            self.alerts.wake.set()
+
+    async def _alert_loop(self) -> None:
+        """Staff alerts go out the moment a turn queues them, and are retried every second."""
+        assert self.alerts is not None
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.alerts.wake.wait(), ALERT_POLL)
+            self.alerts.wake.clear()
+            try:
+                await self.alerts.tick()
+            except Exception:
+                log.exception("alert tick failed")
+
+    async def escalate(self) -> int:
+        def work() -> int:
+            with transaction(self.sessions) as session:
+                return escalate_due(session, self.clock())
+
+        moved = await asyncio.to_thread(work)
+        if moved:
+            self.wake_alerts()
+        return moved
+
     async def screening_reminders(self) -> tuple[int, int]:
         def work() -> tuple[int, int]:
             with transaction(self.sessions) as session:
@@ -147,6 +183,11 @@ class BotRunner:
         if self.ticks is not None:
             self.ticks.stop()
             self.ticks = None
+        if self._alert_task is not None:
+            self._alert_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._alert_task
+            self._alert_task = None
         app, self.app = self.app, None
         if app is None:
             return

@@ -44,3 +44,7 @@ class MessageSender(Protocol):
     ) -> int:
         """Send and return the channel's message id; raise a DeliveryError subclass on failure."""
         ...
+
+    async def copy(self, chat_id: int, *, from_chat_id: int, message_id: int, caption: str | None = None) -> int:
+        """Copy a message (a voice note, a photo) without showing who sent it; returns the new message id."""
+        ...

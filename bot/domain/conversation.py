@@ -22,7 +22,7 @@ from bot.dates import DateAnswer, DateKind, DateProblem, parse_user_date, valida
 from bot.db import transaction
 from bot.delivery.dispatcher import lesson_buttons
 from bot.delivery.planner import Plannable, replan_mother
-from bot.domain import audit
+from bot.domain import audit, cases
 from bot.domain import lessons as lesson_service
 from bot.domain import screening_flow as screens
 from bot.domain.ages import describe_baby_age, pregnancy_week
@@ -43,10 +43,13 @@ from bot.domain.messages import (
     rows,
 )
 from bot.domain.staff import bind_staff, staff_for_user
+from bot.domain.staff_flow import StaffTurn
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, negotiate_language
 from bot.models import (
     Baby,
     BabyStatus,
+    CasePriority,
+    ChatMessage,
     ConsentRecord,
     ConversationState,
     LessonFeedback,
@@ -54,7 +57,6 @@ from bot.models import (
     MotherStatus,
     OutboxMessage,
     Screening,
-    Staff,
     utcnow,
 )
 
@@ -217,7 +219,12 @@ class _Turn:
             return
         staff = staff_for_user(self.session, msg.user_id)
         if staff is not None and self._mother() is None:
-            self.staff_turn(staff)
+            StaffTurn(self, staff).run()
+            return
+        if msg.kind is Kind.BUTTON and msg.data.startswith("c:"):
+            # A staff button pressed by someone who is not staff: refused, recorded, nothing revealed.
+            audit.record(self.session, actor=f"tg:{msg.user_id}", action="callback.refused", kind="case")
+            self.moved_on()
             return
         if msg.kind is Kind.BUTTON:
             self.button()
@@ -509,6 +516,7 @@ class _Turn:
             buttons.append(Button(t("▶️ Continue my check"), f"scr:resume:{current.id}"))
         else:
             buttons.append(Button(t("💬 How am I feeling?"), "scr:offer"))
+        buttons.append(Button(t("👩‍⚕️ Talk to my nurse"), "nurse:ask"))
         if expected and not born:
             buttons.append(Button(t("👶 My baby is born"), "menu:born"))
         buttons += [Button(t("🌐 Language"), "menu:language"), Button(t("❓ Help"), "menu:help")]
@@ -540,6 +548,7 @@ class _Turn:
             "scr": self.on_screen,
             "sa": self.on_screen_answer,
             "sb": self.on_screen_back,
+            "nurse": self.on_talk_to_nurse,
         }
         if prefix in anytime and self.enrolled():
             anytime[prefix](value)
@@ -1154,12 +1163,37 @@ class _Turn:
         result = screens.complete(self.session, mother, screening, self.now)
         crisis = crisis_messages(self.t, "self_harm") if result.risk is screens.Risk.URGENT else []
         upcoming = screens.next_check(self.session, self.conv.library(), mother, self.today)
+        case = cases.open_case_of(self.session, mother.id)
+        contact_by = cases.contact_by_text(self.t, case.ack_deadline, self.settings.tz, self.now) if case else None
         for text in screens.result_messages(
-            self.t, result, next_check=self.t.date(upcoming) if upcoming else None, crisis=crisis
+            self.t,
+            result,
+            next_check=self.t.date(upcoming) if upcoming else None,
+            crisis=crisis,
+            contact_by=contact_by,
         ):
             self.say(text)
         self.go(MENU, flow=MAIN)
         self.show_menu()
+
+    def on_talk_to_nurse(self, _value: str) -> None:
+        mother = self._mother()
+        assert mother is not None
+        case = cases.open_or_add(
+            self.session,
+            mother,
+            priority=CasePriority.ROUTINE,
+            now=self.now,
+            actor=f"mother:{mother.id}",
+            trigger={"kind": "talk_to_nurse"},
+        )
+        self.say(
+            self.t(
+                "I have told your nurse. She will contact you by {when}. You can write your message here "
+                "now, and I will pass it on to her.",
+                when=cases.contact_by_text(self.t, case.ack_deadline, self.settings.tz, self.now),
+            )
+        )
 
     # ----------------------------------------------------------------- text and media
     def text(self) -> None:
@@ -1184,6 +1218,9 @@ class _Turn:
         if step in (DUE_DATE, BIRTH_DATE):
             kind = self.date_kind()
             self.accept_date(parse_user_date(text, kind=kind, today=self.today, locale=self.t.language), kind)
+            return
+        if self.enrolled() and step in (MENU, SCREENING) and self.keep_and_relay(text=text, media=None):
+            self.go(MENU, flow=MAIN)
             return
         if step == LANGUAGE:
             chosen = _language_named(text)
@@ -1211,7 +1248,28 @@ class _Turn:
             self.say(self.t("Please choose one of the buttons below."))
         self.resume()
 
+    def keep_and_relay(self, *, text: str | None, media: dict[str, Any] | None) -> bool:
+        """Keep what she wrote; while a case is open, pass it to her nurse. True when it was passed on."""
+        mother = self._mother()
+        assert mother is not None
+        case = cases.open_case_of(self.session, mother.id)
+        if case is None:
+            if text is not None:
+                self.session.add(ChatMessage(mother_id=mother.id, direction="from_mother", text=text, at=self.now))
+            return False
+        cases.relay_from_mother(self.session, case, mother, self.now, text=text, media=media)
+        self.say(self.t("I have passed this on to your nurse."))
+        return True
+
     def media(self) -> None:
+        if self.enrolled() and self.msg.source_message_id is not None:
+            relayed = {
+                "kind": self.msg.media,
+                "from_chat_id": self.msg.chat_id,
+                "message_id": self.msg.source_message_id,
+            }
+            if self.keep_and_relay(text=self.msg.text or None, media=relayed):
+                return
         self.say(self.t("I can only read text messages, so I could not open that. Please write to me in words."))
         if self.state is None:
             self.start()
@@ -1244,17 +1302,6 @@ class _Turn:
     def role_name(self, role: str) -> str:
         t = self.t
         return {"nurse": t("nurse"), "supervisor": t("supervisor"), "admin": t("administrator")}.get(role, role)
-
-    def staff_turn(self, staff: Staff) -> None:
-        self.t = Translator(staff.language if staff.language in LANGUAGES else self.settings.default_language)
-        self.ack()
-        self.say(
-            self.t(
-                "You are connected to Dodam as {role} ({name}). Alerts about mothers in your care will arrive here.",
-                role=self.role_name(staff.role),
-                name=staff.name,
-            )
-        )
 
 
 def _static_library(root: Path) -> Callable[[], ContentLibrary]:

@@ -30,6 +30,7 @@ class Incoming:
     data: str = ""  # a pressed button's data
     message_id: int | None = None  # the message a pressed button belongs to
     callback_id: str = ""  # the press itself, to acknowledge it
+    source_message_id: int | None = None  # her own message, so a voice note or photo can be passed on
     media: str = ""  # "photo", "sticker", "voice" …
     language_code: str | None = None
     first_name: str | None = None

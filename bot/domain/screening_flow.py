@@ -212,7 +212,9 @@ def complete(session: Session, mother: Mother, screening: Screening, now: dateti
     return result
 
 
-def result_messages(t: Translator, result: Result, *, next_check: str | None, crisis: list[str]) -> list[str]:
+def result_messages(
+    t: Translator, result: Result, *, next_check: str | None, crisis: list[str], contact_by: str | None = None
+) -> list[str]:
     """What she reads after the last answer: supportive, never a diagnosis."""
     if result.risk is Risk.URGENT:
         return [
@@ -228,7 +230,8 @@ def result_messages(t: Translator, result: Result, *, next_check: str | None, cr
             t(
                 "Thank you for answering. Your answers show that things have been hard lately. That is "
                 "common after having a baby, and help works. Your nurse will see your answers and contact "
-                "you within one working day."
+                "you by {when}.",
+                when=contact_by or t("the next working day"),
             ),
             t("If you ever have thoughts of harming yourself or your baby, call 109 or 119 at any time."),
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
@@ -26,8 +27,9 @@ _COMMAND_LANGUAGE = {"ko": "ko", "en": "en", "zh_Hans": "zh", "vi": "vi", "tl": 
 class Handler:
     """Turns each update into a conversation turn; updates of one chat are handled one at a time."""
 
-    def __init__(self, conversation: Conversation) -> None:
+    def __init__(self, conversation: Conversation, *, after_turn: Callable[[], None] | None = None) -> None:
         self.conversation = conversation
+        self.after_turn = after_turn
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -37,6 +39,8 @@ class Handler:
         async with self._locks[incoming.chat_id]:
             # The database work is short and synchronous; a thread keeps the loop free for other chats.
             actions = await asyncio.to_thread(self.conversation.handle, incoming)
+            if self.after_turn is not None:
+                self.after_turn()  # a turn may have queued staff alerts: send them now, not at the next tick
             await self.deliver(context.bot, actions)
 
     async def deliver(self, bot_: object, actions: list[Action]) -> None:
@@ -60,7 +64,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("error handling update %s", update_id, exc_info=context.error)
 
 
-def build_application(settings: Settings, conversation: Conversation, *, token: str) -> Application:
+def build_application(
+    settings: Settings, conversation: Conversation, *, token: str, after_turn: Callable[[], None] | None = None
+) -> Application:
     app = (
         Application.builder()
         .token(token)
@@ -69,7 +75,7 @@ def build_application(settings: Settings, conversation: Conversation, *, token: 
         .concurrent_updates(64)
         .build()
     )
-    app.add_handler(TypeHandler(Update, Handler(conversation)))
+    app.add_handler(TypeHandler(Update, Handler(conversation, after_turn=after_turn)))
     app.add_error_handler(on_error)
     return app
 

@@ -87,6 +87,7 @@ def to_incoming(update: Update) -> Incoming | None:
         return None
     user = message.from_user
     base = {
+        "source_message_id": message.message_id,
         "chat_id": message.chat.id,
         "user_id": user.id,
         "chat_type": message.chat.type,

@@ -121,14 +121,28 @@ class TelegramMessageSender:
                 message = await self.bot.send_message(
                     chat_id, text, parse_mode=parse_mode, reply_markup=markup(buttons)
                 )
-        except RetryAfter as exc:
-            raise RetryLater(_seconds(exc.retry_after)) from exc
-        except Forbidden as exc:
-            raise Unreachable(str(chat_id)) from exc
-        except BadRequest as exc:
-            if "chat not found" in exc.message.lower():
-                raise Unreachable(str(chat_id)) from exc
-            raise Rejected(exc.message) from exc
-        except NetworkError as exc:  # TimedOut included
-            raise TransientFailure(type(exc).__name__) from exc
+        except TelegramError as exc:
+            raise _delivery_error(exc, chat_id) from exc
         return message.message_id
+
+    async def copy(self, chat_id: int, *, from_chat_id: int, message_id: int, caption: str | None = None) -> int:
+        try:
+            copied = await self.bot.copy_message(chat_id, from_chat_id, message_id, caption=caption)
+        except TelegramError as exc:
+            raise _delivery_error(exc, chat_id) from exc
+        return copied.message_id
+
+
+def _delivery_error(exc: TelegramError, chat_id: int) -> Exception:
+    """Telegram's failure, as the dispatchers understand it."""
+    if isinstance(exc, RetryAfter):
+        return RetryLater(_seconds(exc.retry_after))
+    if isinstance(exc, Forbidden):
+        return Unreachable(str(chat_id))
+    if isinstance(exc, BadRequest):
+        if "chat not found" in exc.message.lower():
+            return Unreachable(str(chat_id))
+        return Rejected(exc.message)
+    if isinstance(exc, NetworkError):  # TimedOut included
+        return TransientFailure(type(exc).__name__)
+    return Rejected(type(exc).__name__)

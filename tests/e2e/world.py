@@ -14,6 +14,7 @@ from telegram import Bot
 from bot.config import Settings
 from bot.content.library import load_library
 from bot.db import make_engine, make_session_factory, migrate
+from bot.delivery.alerts import AlertDispatcher
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.ratelimit import RateLimiter
 from bot.domain.conversation import Conversation
@@ -35,6 +36,9 @@ class World:
         self.engine = make_engine(settings.database_url)
         self.sessions = make_session_factory(self.engine)
         self.conversation = Conversation(settings, self.sessions, clock=clock, library=lambda: LIBRARY)
+        self.alerts = AlertDispatcher(
+            self.sessions, TelegramMessageSender(bot), clock=clock, limiter=RateLimiter(1000, per_chat=0)
+        )
         self.dispatcher = Dispatcher(
             settings,
             self.sessions,
