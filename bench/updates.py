@@ -147,6 +147,7 @@ async def bench(mothers: int, messages: int, think: float) -> None:
                 "DODAM_BOT_API_BASE_FILE_URL": f"{url}/file/bot",
                 "DODAM_DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
                 "DODAM_LOG_LEVEL": "WARNING",
+                "DODAM_NLU_URL": "off",  # this benchmark measures the update path, not Rasa
             }
             if name == "echo":
                 proc = start_process(

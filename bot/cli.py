@@ -22,6 +22,8 @@ from bot.domain.staff import add_staff, new_binding_code
 from bot.i18n import LANGUAGES
 from bot.models import Case, CaseEvent, Staff, StaffRole, utcnow
 from bot.screening.cli import register as register_screening
+from nlu.cli import register as register_nlu
+from nlu.service import NluUnavailable
 
 
 def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
@@ -188,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_content(sub)
     register_screening(sub)
+    register_nlu(sub)
     return parser
 
 
@@ -199,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return int(args.func(args, settings))
-    except ValueError as exc:
+    except (ValueError, NluUnavailable) as exc:
         print(f"dodam: {exc}", file=sys.stderr)
         return 2
 

@@ -47,6 +47,8 @@ class Settings:
     lease_seconds: float = 60.0  # how long a claimed outbox row is a worker's before another may take it
     # The programme's instrument for scheduled screens: EPDS needs RCPsych's permission; PHQ-9 is free.
     screening_instrument: str = "epds"
+    nlu_url: str = ""  # an external Rasa server; empty: Dodam starts its own (if installed and trained)
+    nlu_timeout: float = 0.5
 
     @property
     def tz(self) -> ZoneInfo:
@@ -94,6 +96,8 @@ def load_settings(*, env_file: str | Path | None = None) -> Settings:
         worker_id=_env("DODAM_WORKER_ID"),
         lease_seconds=float(_env("DODAM_LEASE_SECONDS") or Settings.lease_seconds),
         screening_instrument=_env("DODAM_SCREENING_INSTRUMENT") or Settings.screening_instrument,
+        nlu_url=_env("DODAM_NLU_URL"),
+        nlu_timeout=float(_env("DODAM_NLU_TIMEOUT") or Settings.nlu_timeout),
     )
     if settings.screening_instrument not in ("epds", "phq9"):
         raise ValueError("DODAM_SCREENING_INSTRUMENT must be epds or phq9")

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 from collections.abc import Callable
 from datetime import datetime
 
@@ -27,6 +28,9 @@ from bot.models import utcnow
 from bot.telegram.app import build_application, publish_commands
 from bot.telegram.sender import TelegramMessageSender
 from bot.telegram.webhook import WebhookServer
+from nlu import service as nlu_service
+from nlu.client import NluClient
+from nlu.service import RasaServer
 from scheduler.ticks import Ticks
 
 log = logging.getLogger(__name__)
@@ -54,6 +58,7 @@ class BotRunner:
         clock: Callable[[], datetime] = utcnow,
         poll_interval: float = 0.0,
         ticks: bool = True,
+        nlu: bool = True,
     ) -> None:
         self.settings = settings
         self.token = token or settings.telegram_token
@@ -64,7 +69,11 @@ class BotRunner:
         self.engine = make_engine(settings.database_url)
         self.sessions = make_session_factory(self.engine)
         self.content = ContentStore(settings.content_dir, request_file=RELOAD_REQUEST_FILE)
-        self.conversation = Conversation(settings, self.sessions, clock=clock, library=self.library)
+        self.rasa: RasaServer | None = None
+        # DODAM_NLU_URL=off: no Rasa at all (keywords only), e.g. for tests and benchmarks of other parts.
+        nlu_url = None if settings.nlu_url == "off" else settings.nlu_url or self._managed_rasa_url(nlu)
+        self.nlu = NluClient(nlu_url, timeout=settings.nlu_timeout)
+        self.conversation = Conversation(settings, self.sessions, clock=clock, library=self.library, nlu=self.nlu)
         self.poll_interval = poll_interval
         self.with_ticks = ticks
         self.app: Application | None = None
@@ -73,6 +82,24 @@ class BotRunner:
         self.alerts: AlertDispatcher | None = None
         self.ticks: Ticks | None = None
         self._alert_task: asyncio.Task[None] | None = None
+
+    def _managed_rasa_url(self, wanted: bool) -> str | None:
+        """Start Rasa as a supervised child process when it is installed and a model is trained."""
+        if not wanted or not nlu_service.installed() or not nlu_service.model_path().exists():
+            log.warning("NLU: no Rasa server (not installed or no model); free text is understood by keywords")
+            return None
+        self.rasa = RasaServer(nlu_service.model_path())
+        # Rasa needs ~15 s to load; until then the client's requests fail fast and keywords answer.
+        threading.Thread(target=self._start_rasa, name="rasa-start", daemon=True).start()
+        return self.rasa.url
+
+    def _start_rasa(self) -> None:
+        assert self.rasa is not None
+        try:
+            self.rasa.start()
+            log.info("NLU: Rasa server ready on %s", self.rasa.url)
+        except nlu_service.NluUnavailable:
+            log.exception("NLU: Rasa did not start; free text is understood by keywords")
 
     def library(self) -> ContentLibrary:
         return self.content.library
@@ -201,6 +228,9 @@ class BotRunner:
             await app.stop()
         await app.shutdown()
         self.engine.dispose()
+        if self.rasa is not None:
+            await asyncio.to_thread(self.rasa.stop)
+            self.rasa = None
 
     async def run_until_signalled(self) -> None:
         stop = asyncio.Event()

@@ -30,7 +30,7 @@ from bot.delivery.timing import at_hour, in_quiet_hours, local_day, next_deliver
 from bot.domain import audit
 from bot.domain.messages import Button, Keyboard
 from bot.i18n import Translator
-from bot.models import Mother, MotherStatus, OutboxKind, OutboxMessage, OutboxStatus, utcnow
+from bot.models import BabyStatus, Mother, MotherStatus, OutboxKind, OutboxMessage, OutboxStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +263,10 @@ class Dispatcher:
             return "no_mother"
         if mother.status != MotherStatus.ACTIVE:
             return f"mother_{mother.status}"
+        if row.kind in (OutboxKind.LESSON, OutboxKind.SCREEN) and not any(
+            baby.status != BabyStatus.LOST for baby in mother.babies
+        ):
+            return "baby_lost"  # a lesson about a baby who has died must never arrive
         if not lesson_exists:
             return "lesson_removed"
         if row.expires_at is not None and row.expires_at <= now:

@@ -324,8 +324,8 @@ def contact_by_text(t: Translator, deadline: datetime, tz: ZoneInfo, now: dateti
     now_local = now.astimezone(tz)
     clock = f"{local:%H:%M}"
     if local.date() == now_local.date():
-        return t("today at {time}", time=clock)
-    return t("{date} at {time}", date=t.date(local.date(), "medium"), time=clock)
+        return t("by {time} today", time=clock)
+    return t("by {time} on {date}", date=t.date(local.date(), "medium"), time=clock)
 
 
 @screening_flow.on_result

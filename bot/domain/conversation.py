@@ -59,6 +59,8 @@ from bot.models import (
     Screening,
     utcnow,
 )
+from nlu.client import NluClient
+from nlu.safety import SafetyDetector, default_detector
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +91,16 @@ class Conversation:
         *,
         clock: Callable[[], datetime] = utcnow,
         library: Callable[[], ContentLibrary] | None = None,
+        nlu: NluClient | None = None,
+        safety: SafetyDetector | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = session_factory
         self.clock = clock
         self.library = library or _static_library(settings.content_dir)
+        # Without a Rasa server the client answers from keywords; the safety detector never needs Rasa.
+        self.nlu = nlu or NluClient(None)
+        self.safety = safety or default_detector()
 
     # ----------------------------------------------------------------- entry point
     def handle(self, msg: Incoming) -> list[Action]:
@@ -232,6 +239,8 @@ class _Turn:
             self.command()
         elif msg.kind is Kind.TEXT:
             self.text()
+        elif msg.kind is Kind.EDITED and msg.text and self.safety_first(msg.text):
+            return
         elif msg.kind is Kind.EDITED:
             self.say(
                 self.t(
@@ -549,6 +558,7 @@ class _Turn:
             "sa": self.on_screen_answer,
             "sb": self.on_screen_back,
             "nurse": self.on_talk_to_nurse,
+            "loss": self.on_loss,
         }
         if prefix in anytime and self.enrolled():
             anytime[prefix](value)
@@ -1189,7 +1199,7 @@ class _Turn:
         )
         self.say(
             self.t(
-                "I have told your nurse. She will contact you by {when}. You can write your message here "
+                "I have told your nurse. She will contact you {when}. You can write your message here "
                 "now, and I will pass it on to her.",
                 when=cases.contact_by_text(self.t, case.ack_deadline, self.settings.tz, self.now),
             )
@@ -1198,6 +1208,8 @@ class _Turn:
     # ----------------------------------------------------------------- text and media
     def text(self) -> None:
         text = self.msg.text
+        if self.safety_first(text):
+            return
         if self.state is None:
             self.start()
             return
@@ -1221,6 +1233,9 @@ class _Turn:
             return
         if self.enrolled() and step in (MENU, SCREENING) and self.keep_and_relay(text=text, media=None):
             self.go(MENU, flow=MAIN)
+            return
+        if self.enrolled() and step == MENU:
+            self.understand(text)
             return
         if step == LANGUAGE:
             chosen = _language_named(text)
@@ -1248,6 +1263,135 @@ class _Turn:
             self.say(self.t("Please choose one of the buttons below."))
         self.resume()
 
+    # ----------------------------------------------------------------- safety and understanding
+    def safety_first(self, text: str) -> bool:
+        """Every free text goes through the safety detector first; a hit is answered at once.
+
+        Returns True when the message was a danger message (and is fully handled here).
+        """
+        if not text.strip():
+            return False
+        hit = self.conv.safety.detect(text, self.t.language)
+        if hit is None:
+            return False
+        category = hit.category.value
+        for message in crisis_messages(self.t, category):
+            self.say(message)
+        mother = self._mother()
+        audit.record(
+            self.session,
+            actor=f"mother:{mother.id}" if mother else "anonymous",
+            action="safety.detected",
+            category=category,
+            rule=hit.rule,
+        )
+        if mother is not None:
+            self.session.add(ChatMessage(mother_id=mother.id, direction="from_mother", text=text, at=self.now))
+            case = cases.open_or_add(
+                self.session,
+                mother,
+                priority=cases.SAFETY_PRIORITY[category],
+                now=self.now,
+                actor=f"mother:{mother.id}",
+                trigger={"kind": "safety", "category": category},
+            )
+            self.say(
+                self.t(
+                    "I have told your nurse. She will contact you {when}.",
+                    when=cases.contact_by_text(self.t, case.ack_deadline, self.settings.tz, self.now),
+                )
+            )
+        if self.state is not None and self.step not in (MENU, SCREENING, PAUSED):
+            self.resume()  # she was in the middle of a question: it is still there for her
+        return True
+
+    def understand(self, text: str) -> None:
+        """Free text in the menu: what is it about, and the most useful answer to it."""
+        mother = self._mother()
+        assert mother is not None
+        t = self.t
+        intent = self.conv.nlu.parse(text).intent
+        if intent in lesson_service.TOPICS:
+            self.topic_answer(mother, intent)
+        elif intent == "mood":
+            self.say(
+                t(
+                    "Thank you for telling me how you feel. Many mothers feel this way, and you do not have to "
+                    "manage it alone. Would you like a short check of how you are feeling, or to talk to your "
+                    "nurse?"
+                ),
+                rows(Button(t("💬 How am I feeling?"), "scr:offer"), Button(t("👩‍⚕️ Talk to my nurse"), "nurse:ask")),
+            )
+        elif intent == "talk_to_nurse":
+            self.on_talk_to_nurse("")
+        elif intent == "baby_loss":
+            self.say(
+                t("I am so sorry. Did you lose your baby? I want to be sure before I change anything."),
+                rows(Button(t("Yes"), "loss:yes"), Button(t("No, that is not it"), "loss:no"), per_row=2),
+            )
+        elif intent == "stop":
+            self.ask_stop()
+        elif intent == "change_language":
+            self.ask_language(returning=True)
+        elif intent == "greet":
+            self.say(t("Hello! 🌱 How can I help you today?"))
+            self.show_menu()
+        elif intent == "thanks":
+            self.say(t("You are very welcome. 💛"))
+        else:
+            self.say(
+                t("Sorry, I did not understand that. I can help with these topics, or pass a message to your nurse:"),
+                rows(
+                    *[Button(self.topic_name(topic), f"lessons:topic:{topic}") for topic in lesson_service.TOPICS],
+                    Button(t("👩‍⚕️ Talk to my nurse"), "nurse:ask"),
+                ),
+            )
+
+    def topic_answer(self, mother: Mother, topic: str) -> None:
+        """The lesson on this topic most relevant to her baby's age now, and a way to more."""
+        library = self.conv.library()
+        found = lesson_service.reached(library, mother, self.today, topic)
+        more = rows(Button(self.t("📚 More on this"), f"lessons:topic:{topic}"))
+        if found:
+            self.send_lesson(mother, found[0])
+            self.say(self.t("Your nurse can help with anything these lessons do not answer."), more)
+            return
+        ahead = lesson_service.upcoming(library, mother, self.today, topic)
+        if ahead is not None:
+            self.send_lesson(mother, ahead)
+        else:
+            self.say(self.t("There is no lesson on this topic for your stage yet."), more)
+
+    def on_loss(self, value: str) -> None:
+        mother = self._mother()
+        assert mother is not None
+        self.clear_pressed()
+        if value != "yes":
+            self.say(self.t("Thank you for telling me. I am here if you need anything."))
+            return
+        lesson_service.record_loss(self.session, mother, now=self.now)
+        self.say(
+            self.t(
+                "I am deeply sorry for the loss of your baby. There is nothing you need to do here now. "
+                "I will not send any more lessons or checks about your baby. Your nurse will contact you to "
+                "see how you are, and you can talk to her whenever you want."
+            )
+        )
+        self.say(
+            self.t(
+                "If you would like to talk to someone in your language at any hour, the Danuri helpline "
+                "is there for you: 1577-1366."
+            )
+        )
+        cases.open_or_add(
+            self.session,
+            mother,
+            priority=CasePriority.HIGH,
+            now=self.now,
+            actor=f"mother:{mother.id}",
+            trigger={"kind": "baby_loss"},
+        )
+
     def keep_and_relay(self, *, text: str | None, media: dict[str, Any] | None) -> bool:
         """Keep what she wrote; while a case is open, pass it to her nurse. True when it was passed on."""
         mother = self._mother()
@@ -1262,6 +1406,8 @@ class _Turn:
         return True
 
     def media(self) -> None:
+        if self.msg.text and self.safety_first(self.msg.text):
+            return
         if self.enrolled() and self.msg.source_message_id is not None:
             relayed = {
                 "kind": self.msg.media,

@@ -112,6 +112,32 @@ def record_read(session: Session, mother: Mother, lesson: Lesson, *, now: dateti
     return row
 
 
+def record_loss(session: Session, mother: Mother, *, now: datetime) -> None:
+    """Her baby died: no lesson or check about that baby may ever arrive. Cancels everything planned."""
+    from bot.models import Screening, ScreeningStatus
+
+    for baby in mother.babies:
+        baby.status = BabyStatus.LOST
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.mother_id == mother.id, OutboxMessage.status.in_([OutboxStatus.PLANNED, OutboxStatus.SENDING])
+        )
+        .values(status=OutboxStatus.CANCELLED, reason="baby_loss")
+    )
+    session.execute(
+        update(Screening)
+        .where(
+            Screening.mother_id == mother.id,
+            Screening.status.in_([ScreeningStatus.INVITED, ScreeningStatus.IN_PROGRESS]),
+        )
+        .values(status=ScreeningStatus.DECLINED)
+    )
+    audit.record(
+        session, actor=f"mother:{mother.id}", action="mother.baby_loss", subject_type="mother", subject_id=mother.id
+    )
+
+
 def stop_messages(session: Session, mother: Mother, *, now: datetime) -> None:
     """No more lessons or screens; open cases stay open for her nurse."""
     mother.status = MotherStatus.STOPPED

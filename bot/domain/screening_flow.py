@@ -230,8 +230,8 @@ def result_messages(
             t(
                 "Thank you for answering. Your answers show that things have been hard lately. That is "
                 "common after having a baby, and help works. Your nurse will see your answers and contact "
-                "you by {when}.",
-                when=contact_by or t("the next working day"),
+                "you {when}.",
+                when=contact_by or t("by the next working day"),
             ),
             t("If you ever have thoughts of harming yourself or your baby, call 109 or 119 at any time."),
         ]

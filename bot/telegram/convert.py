@@ -79,6 +79,7 @@ def to_incoming(update: Update) -> Incoming | None:
             chat_id=edited.chat.id,
             user_id=edited.from_user.id,
             kind=Kind.EDITED,
+            text=edited.text or edited.caption or "",
             chat_type=edited.chat.type,
             language_code=edited.from_user.language_code,
         )

@@ -26,7 +26,7 @@ class Harness:
         self.runner: BotRunner | None = None
 
     async def start_bot(self) -> BotRunner:
-        self.runner = BotRunner(self.settings, token=self.emulator.token, clock=self.clock)
+        self.runner = BotRunner(self.settings, token=self.emulator.token, clock=self.clock, nlu=False)
         await self.runner.start()
         return self.runner
 

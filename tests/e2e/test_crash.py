@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -22,7 +22,7 @@ from sqlalchemy import insert
 
 from bot.db import make_engine, make_session_factory, migrate, transaction
 from bot.emulator import Emulator, EmulatorClient
-from bot.models import Mother, OutboxMessage, utcnow
+from bot.models import Baby, Mother, OutboxMessage, utcnow
 from tests.e2e.world import LIBRARY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +49,13 @@ def seed(url: str) -> None:
                     "delivery_hour": 10,
                     "enrolled_at": now,
                 }
+                for i in range(MOTHERS)
+            ],
+        )
+        s.execute(
+            insert(Baby),
+            [
+                {"mother_id": i + 1, "status": "born", "birth_date": date(2026, 10, 21), "created_at": now}
                 for i in range(MOTHERS)
             ],
         )
@@ -83,6 +90,7 @@ def start_bot(emulator: Emulator, url: str) -> subprocess.Popen[bytes]:
         "DODAM_SEND_RATE": "25",
         "DODAM_LEASE_SECONDS": "3",
         "DODAM_LOG_LEVEL": "WARNING",
+        "DODAM_NLU_URL": "off",
     }
     return subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "run"],

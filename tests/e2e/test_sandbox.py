@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_sandbox(lines: list[str], db: Path) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("DODAM_TELEGRAM_TOKEN", "TELEGRAM_BOT_TOKEN")}
     env["DODAM_DATABASE_URL"] = f"sqlite:///{db}"
+    env["DODAM_NLU_URL"] = "off"
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "run"],
         input="\n".join([*lines, ":quit"]) + "\n",

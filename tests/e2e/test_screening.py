@@ -83,7 +83,7 @@ def test_each_risk_level_gets_its_reply(world: World) -> None:
 
     high = world.enrol(7103, "en", birth=BIRTH)
     take(high, "epds", [2, 2, 2, 2, 2, 2, 1, 1, 1, 0])  # total 15
-    assert "Your nurse will see your answers and contact you by today at 14:00" in high.said()
+    assert "Your nurse will see your answers and contact you by 14:00 today" in high.said()
     assert "you are depressed" not in high.said().lower()
 
     urgent = world.enrol(7104, "en", birth=BIRTH)

@@ -1,0 +1,80 @@
+"""Free text without a Rasa server: the safety detector answers danger at once, keywords guess topics."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.conversation import Conversation
+from bot.i18n import Translator
+from bot.models import AuditEvent, Case, ChatMessage
+from tests.integration.chat import Chat
+
+
+def enrolled(conversation: Conversation, user_id: int, language: str) -> Chat:
+    chat = Chat(conversation, user_id, language_code=language)
+    for step in ("start",):
+        chat.command(step)
+    for data in (f"lang:{language}", "consent:yes", "stage:born", "day:2026-10-21", "count:1"):
+        chat.data(data)
+    return chat
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "category", "number"),
+    [
+        ("ko", "요즘 그냥 죽고싶어요", "self_harm", "109"),
+        ("en", "my baby is not breathing properly and her lips look blue", "infant_danger", "119"),
+        ("zh_Hans", "我老公打我，我不敢回家", "abuse", "1577-1366"),
+        ("vi", "chay mau nhieu qua tham het bang ve sinh trong 1 tieng", "maternal_danger", "119"),
+        ("tl", "gusto ko na lang mamatay", "self_harm", "109"),
+    ],
+)
+def test_danger_message_gets_the_right_reply_and_opens_a_case(
+    conversation: Conversation,
+    sessions: sessionmaker[Session],
+    language: str,
+    text: str,
+    category: str,
+    number: str,
+) -> None:
+    chat = enrolled(conversation, 8100, language)
+    chat.text(text)
+    first = chat.texts()[0]
+    assert number in first  # what to do now comes first
+    t = Translator(language)
+    assert t("I have told your nurse. She will contact you {when}.", when="")[:6] in chat.said()
+    with sessions() as s:
+        case = s.scalars(select(Case)).one()
+        assert case.priority == "urgent" and case.triggers["items"][0]["category"] == category
+        assert s.scalars(select(ChatMessage.text)).one() == text
+        detected = s.scalars(select(AuditEvent).where(AuditEvent.action == "safety.detected")).one()
+        assert text not in str(detected.details)  # the audit log never holds her words
+
+
+def test_danger_is_caught_in_the_middle_of_onboarding_and_the_question_comes_back(conversation: Conversation) -> None:
+    chat = Chat(conversation, 8101, language_code="en")
+    chat.command("start")
+    chat.data("lang:en")
+    chat.data("consent:yes")
+    chat.data("stage:born")
+    chat.text("i want to kill myself")
+    assert "109" in chat.texts()[0]
+    assert "When was your baby born?" in chat.said()
+
+
+def test_idioms_are_not_emergencies(conversation: Conversation, sessions: sessionmaker[Session]) -> None:
+    chat = enrolled(conversation, 8102, "ko")
+    chat.text("피곤해 죽겠어요 ㅠㅠ")
+    assert "109" not in chat.said()
+    with sessions() as s:
+        assert s.scalars(select(Case)).first() is None
+
+
+def test_keywords_answer_when_there_is_no_nlu_server(conversation: Conversation) -> None:
+    chat = enrolled(conversation, 8103, "vi")
+    chat.text("be khoc hoai khong nin")
+    assert "📚" in " ".join(chat.labels())  # a crying lesson, with "more on this"
+    chat.text("asdf qwerty")
+    assert len([label for label in chat.labels() if label]) >= 5  # topics and the nurse
