@@ -49,6 +49,7 @@ class Settings:
     screening_instrument: str = "epds"
     nlu_url: str = ""  # an external Rasa server; empty: Dodam starts its own (if installed and trained)
     nlu_timeout: float = 0.5
+    retention_days: int = 365  # free-text message bodies older than this are purged
 
     @property
     def tz(self) -> ZoneInfo:
@@ -98,6 +99,7 @@ def load_settings(*, env_file: str | Path | None = None) -> Settings:
         screening_instrument=_env("DODAM_SCREENING_INSTRUMENT") or Settings.screening_instrument,
         nlu_url=_env("DODAM_NLU_URL"),
         nlu_timeout=float(_env("DODAM_NLU_TIMEOUT") or Settings.nlu_timeout),
+        retention_days=int(_env("DODAM_RETENTION_DAYS") or Settings.retention_days),
     )
     if settings.screening_instrument not in ("epds", "phq9"):
         raise ValueError("DODAM_SCREENING_INSTRUMENT must be epds or phq9")

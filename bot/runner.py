@@ -23,6 +23,7 @@ from bot.delivery.planner import plan
 from bot.domain.cases import escalate_due
 from bot.domain.conversation import Conversation
 from bot.domain.lessons import plannables
+from bot.domain.privacy import purge_old_messages
 from bot.domain.screening_flow import screening_tick
 from bot.models import utcnow
 from bot.telegram.app import build_application, publish_commands
@@ -40,6 +41,7 @@ PLAN_EVERY = 600.0
 CONTENT_EVERY = 5.0
 SCREENING_EVERY = 300.0
 ESCALATE_EVERY = 15.0
+RETENTION_EVERY = 3600.0
 ALERT_POLL = 1.0
 
 
@@ -141,6 +143,7 @@ class BotRunner:
             self.ticks.every(CONTENT_EVERY, "content", self.reload_content)
             self.ticks.every(SCREENING_EVERY, "screening", self.screening_reminders)
             self.ticks.every(ESCALATE_EVERY, "escalate", self.escalate)
+            self.ticks.every(RETENTION_EVERY, "retention", self.purge_old_messages)
             self.ticks.start()
             self._alert_task = asyncio.create_task(self._alert_loop(), name="alerts")
 
@@ -194,6 +197,13 @@ class BotRunner:
         if moved:
             self.wake_alerts()
         return moved
+
+    async def purge_old_messages(self) -> int:
+        def work() -> int:
+            with transaction(self.sessions) as session:
+                return purge_old_messages(session, self.clock(), self.settings.retention_days)
+
+        return await asyncio.to_thread(work)
 
     async def screening_reminders(self) -> tuple[int, int]:
         def work() -> tuple[int, int]:

@@ -51,6 +51,8 @@ class NluClient:
                 response.raise_for_status()
                 intent = response.json().get("intent") or {}
                 name = str(intent.get("name") or "nlu_fallback")
+                if name == "out_of_scope":
+                    name = "nlu_fallback"
                 if name in INTENTS:
                     return Understanding(name, float(intent.get("confidence") or 0.0), "rasa")
             except (httpx.HTTPError, ValueError) as exc:

@@ -28,6 +28,7 @@ from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sending import MessageSender, Rejected, RetryLater, TransientFailure, Unreachable
 from bot.delivery.timing import at_hour, in_quiet_hours, local_day, next_delivery, zone
 from bot.domain import audit
+from bot.domain.consent import consent_is_current
 from bot.domain.messages import Button, Keyboard
 from bot.i18n import Translator
 from bot.models import BabyStatus, Mother, MotherStatus, OutboxKind, OutboxMessage, OutboxStatus, utcnow
@@ -271,6 +272,8 @@ class Dispatcher:
             return "lesson_removed"
         if row.expires_at is not None and row.expires_at <= now:
             return "expired"
+        if not consent_is_current(session, mother, self.settings.consent_version):
+            return "consent_outdated"  # until she accepts the new notice, only safety replies reach her
         if mother.paused_until is not None and mother.paused_until > now:
             return "paused"
         if in_quiet_hours(now, mother.timezone, start=self.settings.quiet_start_hour, end=self.settings.quiet_end_hour):
@@ -314,7 +317,7 @@ class Dispatcher:
 
     def _settle(self, session: Session, row: OutboxMessage, mother: Mother | None, reason: str, now: datetime) -> str:
         """Defer the row to her next delivery time, or close it (skipped / cancelled)."""
-        if reason in ("paused", "quiet_hours", "one_a_day") and mother is not None:
+        if reason in ("paused", "quiet_hours", "one_a_day", "consent_outdated") and mother is not None:
             start = mother.paused_until if reason == "paused" and mother.paused_until else now
             when = next_delivery(start, mother.timezone, mother.delivery_hour)
             if row.expires_at is None or when < row.expires_at:

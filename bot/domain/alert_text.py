@@ -150,6 +150,7 @@ def render_alert(session: Session, alert: Alert, staff: Staff, now: datetime) ->
     headline = {
         "escalation": t("⏰ Not acknowledged in time: escalated to you."),
         "unreachable": t("⛔ Nobody in this mother's care chain can be reached. Please act."),
+        "erased": t("🗑 The mother deleted her data in Dodam. The case stays open for you to close."),
     }.get(alert.kind, "")
     return render_case(session, case, staff, now, headline=headline), case_buttons(t, case)
 

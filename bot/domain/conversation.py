@@ -22,7 +22,7 @@ from bot.dates import DateAnswer, DateKind, DateProblem, parse_user_date, valida
 from bot.db import transaction
 from bot.delivery.dispatcher import lesson_buttons
 from bot.delivery.planner import Plannable, replan_mother
-from bot.domain import audit, cases
+from bot.domain import audit, cases, privacy
 from bot.domain import lessons as lesson_service
 from bot.domain import screening_flow as screens
 from bot.domain.ages import describe_baby_age, pregnancy_week
@@ -40,6 +40,7 @@ from bot.domain.messages import (
     Kind,
     LeaveChat,
     Reply,
+    SendDocument,
     rows,
 )
 from bot.domain.staff import bind_staff, staff_for_user
@@ -233,14 +234,17 @@ class _Turn:
             audit.record(self.session, actor=f"tg:{msg.user_id}", action="callback.refused", kind="case")
             self.moved_on()
             return
+        # Every free text goes through the safety detector before anything else, in any state.
+        if msg.kind in (Kind.TEXT, Kind.EDITED, Kind.MEDIA) and msg.text and self.safety_first(msg.text):
+            return
+        if self.needs_new_consent():
+            return
         if msg.kind is Kind.BUTTON:
             self.button()
         elif msg.kind is Kind.COMMAND:
             self.command()
         elif msg.kind is Kind.TEXT:
             self.text()
-        elif msg.kind is Kind.EDITED and msg.text and self.safety_first(msg.text):
-            return
         elif msg.kind is Kind.EDITED:
             self.say(
                 self.t(
@@ -301,6 +305,10 @@ class _Turn:
             self.cancel()
         elif cmd == "stop":
             self.ask_stop()
+        elif cmd == "mydata":
+            self.my_data()
+        elif cmd == "deletemydata":
+            self.ask_delete()
         else:
             self.say(
                 self.t("I don't know the command /{command}. These are the ones I understand:", command=cmd)
@@ -559,6 +567,7 @@ class _Turn:
             "sb": self.on_screen_back,
             "nurse": self.on_talk_to_nurse,
             "loss": self.on_loss,
+            "del": self.on_delete,
         }
         if prefix in anytime and self.enrolled():
             anytime[prefix](value)
@@ -1208,8 +1217,6 @@ class _Turn:
     # ----------------------------------------------------------------- text and media
     def text(self) -> None:
         text = self.msg.text
-        if self.safety_first(text):
-            return
         if self.state is None:
             self.start()
             return
@@ -1262,6 +1269,138 @@ class _Turn:
         else:
             self.say(self.t("Please choose one of the buttons below."))
         self.resume()
+
+    # ----------------------------------------------------------------- her data
+    def needs_new_consent(self) -> bool:
+        """The privacy notice changed: ask again before anything but safety replies. True when asked."""
+        mother = self._mother()
+        if mother is None or self.state is None or self.state.flow != MAIN:
+            return False
+        if privacy.consent_is_current(self.session, mother, self.settings.consent_version):
+            return False
+        if self.msg.kind is Kind.BUTTON and self.msg.data.startswith("consent:"):
+            self.ack()
+            self.clear_pressed()
+            if self.msg.data == "consent:yes":
+                self.session.add(
+                    ConsentRecord(
+                        mother_id=mother.id,
+                        version=self.settings.consent_version,
+                        accepted=True,
+                        language=mother.language,
+                        decided_at=self.now,
+                    )
+                )
+                audit.record(
+                    self.session,
+                    actor=f"mother:{mother.id}",
+                    action="consent.accepted",
+                    subject_type="mother",
+                    subject_id=mother.id,
+                    version=self.settings.consent_version,
+                )
+                self.say(self.t("Thank you."))
+                self.go(MENU)
+                self.show_menu()
+            else:
+                self.session.add(
+                    ConsentRecord(
+                        mother_id=mother.id,
+                        version=self.settings.consent_version,
+                        accepted=False,
+                        language=mother.language,
+                        decided_at=self.now,
+                    )
+                )
+                lesson_service.stop_messages(self.session, mother, now=self.now)
+                self.say(
+                    self.t(
+                        "I understand. I will not send you lessons or check-ins. Your nurse can still "
+                        "reach you. To erase what Dodam keeps about you, send /deletemydata; to come back, "
+                        "send /start."
+                    )
+                )
+            return True
+        if self.msg.kind is Kind.COMMAND and self.msg.command in ("deletemydata", "mydata"):
+            return False
+        if self.msg.kind is Kind.BUTTON and self.msg.data.startswith("del:"):
+            return False
+        self.ack()
+        self.say(self.t("Our privacy notice has changed. Please read it and tell me whether you agree."))
+        self.say(
+            self.privacy_notice(),
+            rows(Button(self.t("✅ I agree"), "consent:yes"), Button(self.t("No, thank you"), "consent:no"), per_row=2),
+        )
+        return True
+
+    def my_data(self) -> None:
+        mother = self._mother()
+        if mother is None:
+            self.say(self.t("Dodam keeps nothing about you. Send /start to begin."))
+            return
+        data = privacy.export(self.session, mother)
+        t = self.t
+        lines = [
+            t("This is what Dodam keeps about you:"),
+            t("Language: {language}", language=LANGUAGE_NAMES.get(mother.language, mother.language)),
+            t("Enrolled on {date}", date=t.date(mother.enrolled_at.date())),
+        ]
+        for baby in data["babies"]:
+            if baby["birth_date"]:
+                lines.append(t("Baby born on {date}", date=t.date(date.fromisoformat(baby["birth_date"]))))
+            elif baby["due_date"]:
+                lines.append(t("Baby due on {date}", date=t.date(date.fromisoformat(baby["due_date"]))))
+        lines.append(t("Lessons sent: {count}", count=len(data["lessons_sent"])))
+        lines.append(t("Checks of how you feel: {count}", count=len(data["screenings"])))
+        lines.append(t("Times your nurse was alerted: {count}", count=len(data["cases"])))
+        lines.append(t("Your messages kept: {count}", count=len(data["messages"])))
+        lines.append(t("The attached file has all of it. Only your nurse (and her supervisor) can see it."))
+        self.say("\n".join(lines))
+        self.reply.actions.append(
+            SendDocument(
+                chat_id=self.msg.chat_id,
+                filename="dodam-my-data.json",
+                content=privacy.export_json(self.session, mother),
+            )
+        )
+        audit.record(
+            self.session,
+            actor=f"mother:{mother.id}",
+            action="mother.data_exported",
+            subject_type="mother",
+            subject_id=mother.id,
+        )
+
+    def ask_delete(self) -> None:
+        if self._mother() is None:
+            self.say(self.t("Dodam keeps nothing about you. Send /start to begin."))
+            return
+        self.say(
+            self.t(
+                "If you erase your data, Dodam deletes your name, your Telegram account link, your messages, "
+                "your answers and your dates, and stops all messages. Only anonymous counts stay for the "
+                "programme's statistics. If a case with your nurse is open, she will be told. This cannot be "
+                "undone. Erase everything?"
+            ),
+            rows(Button(self.t("Yes, erase my data"), "del:yes"), Button(self.t("No, keep it"), "del:no"), per_row=1),
+        )
+
+    def on_delete(self, value: str) -> None:
+        mother = self._mother()
+        assert mother is not None
+        self.clear_pressed()
+        if value != "yes":
+            self.say(self.t("Nothing was erased."))
+            return
+        privacy.erase(self.session, mother, self.now)
+        self.state = None
+        self.mother = None
+        self.say(
+            self.t(
+                "Your data has been erased. Thank you for having been with Dodam. If you ever want to "
+                "come back, send /start."
+            )
+        )
 
     # ----------------------------------------------------------------- safety and understanding
     def safety_first(self, text: str) -> bool:
@@ -1406,8 +1545,6 @@ class _Turn:
         return True
 
     def media(self) -> None:
-        if self.msg.text and self.safety_first(self.msg.text):
-            return
         if self.enrolled() and self.msg.source_message_id is not None:
             relayed = {
                 "kind": self.msg.media,

@@ -93,7 +93,17 @@ class LeaveChat:
     chat_id: int
 
 
-Action = Send | Edit | ClearButtons | AnswerButton | LeaveChat
+@dataclass(frozen=True, kw_only=True)
+class SendDocument:
+    """A file for her to keep (her data as JSON)."""
+
+    chat_id: int
+    filename: str
+    content: bytes
+    caption: str = ""
+
+
+Action = Send | Edit | ClearButtons | AnswerButton | LeaveChat | SendDocument
 
 
 @dataclass

@@ -12,7 +12,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.delivery.sending import Rejected, RetryLater, TransientFailure, Unreachable
-from bot.domain.messages import Action, AnswerButton, ClearButtons, Edit, Keyboard, LeaveChat, Send
+from bot.domain.messages import Action, AnswerButton, ClearButtons, Edit, Keyboard, LeaveChat, Send, SendDocument
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,8 @@ async def _call(bot: Bot, action: Action) -> None:
             await bot.answer_callback_query(callback_id, text=text or None)
         case LeaveChat(chat_id=chat_id):
             await bot.leave_chat(chat_id)
+        case SendDocument(chat_id=chat_id, filename=filename, content=content, caption=caption):
+            await bot.send_document(chat_id, document=content, filename=filename, caption=caption or None)
         case _:
             raise TelegramError(f"unknown action {action!r}")
 
