@@ -1,4 +1,4 @@
-"""Crisis lines and the immediate replies built from them (numbers are data in content/crisis/lines.yaml)."""
+"""Crisis lines and the immediate replies built from them (data: content/crisis/resources.yaml)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import yaml
 
 from bot.i18n import Translator
 
-LINES_FILE = Path(__file__).resolve().parents[2] / "content" / "crisis" / "lines.yaml"
+LINES_FILE = Path(__file__).resolve().parents[2] / "content" / "crisis" / "resources.yaml"
 CATEGORIES = ("self_harm", "harm_baby", "infant_danger", "maternal_danger", "abuse")
 
 
@@ -27,6 +27,7 @@ class CrisisDirectory:
     country: str
     lines: dict[str, Line]
     categories: dict[str, tuple[str, ...]]
+    actions: dict[str, dict[str, str]]  # category → language → what to do now
 
     def for_category(self, category: str) -> list[Line]:
         return [self.lines[key] for key in self.categories[category]]
@@ -36,7 +37,7 @@ class CrisisDirectory:
 def directory(path: Path = LINES_FILE) -> CrisisDirectory:
     """Load and check the crisis lines; a missing number or label fails loudly at start, never in a crisis."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    country = data["country"]
+    country = data["default_country"]
     block = data["countries"][country]
     lines = {
         key: Line(key=key, number=str(entry["number"]), labels=dict(entry["label"]), source=str(entry["source"]))
@@ -49,7 +50,10 @@ def directory(path: Path = LINES_FILE) -> CrisisDirectory:
         for key in categories[category]:
             if key not in lines:
                 raise ValueError(f"{path}: category {category!r} names unknown line {key!r}")
-    return CrisisDirectory(country=country, lines=lines, categories=categories)
+        if not data["actions"].get(category, {}).get("en"):
+            raise ValueError(f"{path}: no action text for category {category!r}")
+    actions = {category: dict(texts) for category, texts in data["actions"].items()}
+    return CrisisDirectory(country=country, lines=lines, categories=categories, actions=actions)
 
 
 def line_list(t: Translator, category: str) -> str:
@@ -61,24 +65,6 @@ def line_list(t: Translator, category: str) -> str:
 
 def crisis_messages(t: Translator, category: str) -> list[str]:
     """What she reads first, at once, when she may be in danger: what to do now, and whom to call."""
-    first = {
-        "self_harm": t(
-            "You matter, and you do not have to carry this alone. If you might act on these thoughts, call now:"
-        ),
-        "harm_baby": t(
-            "Thank you for telling me. If you feel you might hurt your baby, put the baby down "
-            "somewhere safe, like the cot, step away, and call now:"
-        ),
-        "infant_danger": t(
-            "This may be an emergency for your baby. Call 119 now, or go to the nearest emergency room."
-        ),
-        "maternal_danger": t(
-            "This may be an emergency. Call 119 now, or go to the nearest emergency room. "
-            "Do not wait and do not drive yourself."
-        ),
-        "abuse": t(
-            "You do not deserve to be hurt. If you are in danger now, call the police. Help is "
-            "available in your language, day and night:"
-        ),
-    }[category]
+    actions = directory().actions[category]
+    first = actions.get(t.language) or actions["en"]
     return [f"{first}\n{line_list(t, category)}"]
