@@ -126,10 +126,11 @@ def erase(session: Session, mother: Mother, now: datetime) -> list[Case]:
     case_ids = list(session.scalars(select(Case.id).where(Case.mother_id == mother.id)))
     if case_ids:
         session.execute(delete(CaseNote).where(CaseNote.case_id.in_(case_ids)))
-        # Relays still waiting carry her words: they go too.
+        # Relays carry her words: unsent ones go; sent ones keep only the fact that something was passed on.
         session.execute(
             delete(Alert).where(Alert.case_id.in_(case_ids), Alert.kind == "relay", Alert.status != AlertStatus.SENT)
         )
+        session.execute(update(Alert).where(Alert.case_id.in_(case_ids), Alert.kind == "relay").values(payload={}))
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.mother_id == mother.id, OutboxMessage.status == OutboxStatus.PLANNED)

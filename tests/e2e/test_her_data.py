@@ -14,7 +14,7 @@ from bot.db import transaction
 from bot.domain.conversation import Conversation
 from bot.domain.messages import SendDocument
 from bot.domain.privacy import purge_old_messages
-from bot.models import AuditEvent, Case, CaseEvent, ChatMessage, Mother, ScreeningAnswer
+from bot.models import Alert, AuditEvent, Case, CaseEvent, ChatMessage, Mother, ScreeningAnswer
 from tests.e2e.test_escalation import staff_world
 from tests.e2e.test_screening import take
 from tests.e2e.world import LIBRARY, World
@@ -46,6 +46,7 @@ async def test_deletemydata_erases_her_and_tells_her_nurse(world: World) -> None
         mother.data(data)
     take(mother, "epds", [2, 2, 2, 2, 2, 2, 1, 1, 1, 0])  # high: a case opens
     mother.text("please call me after 3")
+    await world.alerts.tick()  # the nurse already got her message: its stored copy must go too
     mother.command("deletemydata")
     assert "cannot be undone" in mother.said()
     mother.press("Yes, erase my data")
@@ -60,6 +61,7 @@ async def test_deletemydata_erases_her_and_tells_her_nurse(world: World) -> None
         )
         assert s.scalar(select(func.count()).select_from(ScreeningAnswer)) == 0
         assert s.scalar(select(func.count()).select_from(ChatMessage)) == 0
+        assert "call me" not in json.dumps([a.payload for a in s.scalars(select(Alert))])
         assert [b.birth_date for b in erased.babies] == [None]
         case = s.scalars(select(Case)).one()
         assert (case.status, case.priority) == ("open", "high")  # the case and its counts stay
