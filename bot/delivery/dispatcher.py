@@ -28,7 +28,7 @@ from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sending import MessageSender, Rejected, RetryLater, TransientFailure, Unreachable
 from bot.delivery.timing import at_hour, in_quiet_hours, local_day, next_delivery, zone
 from bot.domain import audit
-from bot.domain.consent import consent_is_current
+from bot.domain.consent import consent_is_current, mark_unreachable
 from bot.domain.messages import Button, Keyboard
 from bot.i18n import Translator
 from bot.models import BabyStatus, Mother, MotherStatus, OutboxKind, OutboxMessage, OutboxStatus, utcnow
@@ -374,15 +374,8 @@ class Dispatcher:
                 return
             row.status, row.reason, row.lease_until = OutboxStatus.FAILED, "blocked", None
             mother = session.get(Mother, row.mother_id)
-            if mother is not None and mother.status == MotherStatus.ACTIVE:
-                mother.status = MotherStatus.BLOCKED
-                audit.record(
-                    session,
-                    actor="system",
-                    action="mother.unreachable",
-                    subject_type="mother",
-                    subject_id=mother.id,
-                )
+            if mother is not None:
+                mark_unreachable(session, mother)
 
     def _fail(self, outbox_id: int, reason: str) -> None:
         with transaction(self.sessions) as session:

@@ -28,6 +28,7 @@ from bot.domain import screening_flow as screens
 from bot.domain.ages import describe_baby_age, pregnancy_week
 from bot.domain.calendar import NOOP, month_keyboard, month_of
 from bot.domain.codes import STAFF_PREFIX, start_link
+from bot.domain.consent import mark_unreachable, record_consent
 from bot.domain.crisis import crisis_messages
 from bot.domain.invites import usable_invite
 from bot.domain.messages import (
@@ -51,7 +52,6 @@ from bot.models import (
     BabyStatus,
     CasePriority,
     ChatMessage,
-    ConsentRecord,
     ConversationState,
     LessonFeedback,
     Mother,
@@ -606,20 +606,13 @@ class _Turn:
         language = self.t.language
         if value != "yes":
             # Nothing is kept but the refusal itself, with no identifier.
-            self.session.add(
-                ConsentRecord(
-                    mother_id=None,
-                    version=self.settings.consent_version,
-                    accepted=False,
-                    language=language,
-                    decided_at=self.now,
-                )
-            )
-            audit.record(
+            record_consent(
                 self.session,
-                actor="anonymous",
-                action="consent.declined",
+                mother_id=None,
                 version=self.settings.consent_version,
+                accepted=False,
+                language=language,
+                now=self.now,
             )
             assert self.state is not None
             self.session.delete(self.state)
@@ -634,22 +627,13 @@ class _Turn:
         mother = self._mother()
         if mother is None:
             mother = self.create_mother(language)
-        self.session.add(
-            ConsentRecord(
-                mother_id=mother.id,
-                version=self.settings.consent_version,
-                accepted=True,
-                language=language,
-                decided_at=self.now,
-            )
-        )
-        audit.record(
+        record_consent(
             self.session,
-            actor=f"mother:{mother.id}",
-            action="consent.accepted",
-            subject_type="mother",
-            subject_id=mother.id,
+            mother_id=mother.id,
             version=self.settings.consent_version,
+            accepted=True,
+            language=language,
+            now=self.now,
         )
         self.say(self.t("Thank you."))
         self.go(STAGE)
@@ -1282,35 +1266,25 @@ class _Turn:
             self.ack()
             self.clear_pressed()
             if self.msg.data == "consent:yes":
-                self.session.add(
-                    ConsentRecord(
-                        mother_id=mother.id,
-                        version=self.settings.consent_version,
-                        accepted=True,
-                        language=mother.language,
-                        decided_at=self.now,
-                    )
-                )
-                audit.record(
+                record_consent(
                     self.session,
-                    actor=f"mother:{mother.id}",
-                    action="consent.accepted",
-                    subject_type="mother",
-                    subject_id=mother.id,
+                    mother_id=mother.id,
                     version=self.settings.consent_version,
+                    accepted=True,
+                    language=mother.language,
+                    now=self.now,
                 )
                 self.say(self.t("Thank you."))
                 self.go(MENU)
                 self.show_menu()
             else:
-                self.session.add(
-                    ConsentRecord(
-                        mother_id=mother.id,
-                        version=self.settings.consent_version,
-                        accepted=False,
-                        language=mother.language,
-                        decided_at=self.now,
-                    )
+                record_consent(
+                    self.session,
+                    mother_id=mother.id,
+                    version=self.settings.consent_version,
+                    accepted=False,
+                    language=mother.language,
+                    now=self.now,
                 )
                 lesson_service.stop_messages(self.session, mother, now=self.now)
                 self.say(
@@ -1618,12 +1592,5 @@ def mark_undeliverable(session_factory: sessionmaker[Session], chat_id: int) -> 
     """Telegram refused a chat (403): stop treating the mother as reachable until she writes again."""
     with transaction(session_factory) as session:
         mother = session.scalars(select(Mother).where(Mother.chat_id == chat_id)).one_or_none()
-        if mother is not None and mother.status == MotherStatus.ACTIVE:
-            mother.status = MotherStatus.BLOCKED
-            audit.record(
-                session,
-                actor="system",
-                action="mother.unreachable",
-                subject_type="mother",
-                subject_id=mother.id,
-            )
+        if mother is not None:
+            mark_unreachable(session, mother)
