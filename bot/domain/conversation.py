@@ -42,6 +42,7 @@ from bot.domain.messages import (
     LeaveChat,
     Reply,
     SendDocument,
+    parse_id,
     rows,
 )
 from bot.domain.staff import bind_staff, staff_for_user
@@ -257,6 +258,7 @@ class _Turn:
 
     def refuse_group(self) -> None:
         """Health data must not leak into a group: say so once, and leave."""
+        self.ack()
         t = Translator(negotiate_language(self.msg.language_code, default=self.settings.default_language))
         link = start_link(self.settings.bot_username, "hello")
         self.say(
@@ -311,7 +313,7 @@ class _Turn:
             self.ask_delete()
         else:
             self.say(
-                self.t("I don't know the command /{command}. These are the ones I understand:", command=cmd)
+                self.t("I don't know the command /{command}. These are the ones I understand:", command=cmd[:32])
                 + "\n"
                 + self.commands_text()
             )
@@ -569,6 +571,11 @@ class _Turn:
             "loss": self.on_loss,
             "del": self.on_delete,
         }
+        if prefix == "del" and self._mother() is not None:
+            # Erasure is hers to ask for at any point after sign-up, not only from the menu.
+            self.on_delete(value)
+            self.ack()
+            return
         if prefix in anytime and self.enrolled():
             anytime[prefix](value)
             if not any(isinstance(a, AnswerButton) for a in self.reply.actions):
@@ -953,7 +960,8 @@ class _Turn:
     def _own_row(self, raw_id: str) -> OutboxMessage | None:
         """The outbox row a lesson button names, if it is hers; a forged id gets nothing."""
         mother = self._mother()
-        row = self.session.get(OutboxMessage, int(raw_id)) if raw_id.isdigit() else None
+        row_id = parse_id(raw_id)
+        row = self.session.get(OutboxMessage, row_id) if row_id is not None else None
         if mother is None or row is None or row.mother_id != mother.id:
             audit.record(self.session, actor=f"tg:{self.msg.user_id}", action="callback.refused", kind="lesson")
             self.say(self.t("That button belongs to an earlier question, which has moved on."))
@@ -1003,7 +1011,7 @@ class _Turn:
     def on_hour(self, value: str) -> None:
         mother = self._mother()
         assert mother is not None
-        if not value.isdigit() or int(value) not in lesson_service.DELIVERY_HOURS:
+        if parse_id(value) not in lesson_service.DELIVERY_HOURS:
             self.resume()
             return
         self.clear_pressed()
@@ -1040,7 +1048,8 @@ class _Turn:
     # ----------------------------------------------------------------- screening
     def _own_screening(self, raw_id: str) -> Screening | None:
         mother = self._mother()
-        screening = self.session.get(Screening, int(raw_id)) if raw_id.isdigit() else None
+        screening_id = parse_id(raw_id)
+        screening = self.session.get(Screening, screening_id) if screening_id is not None else None
         if mother is None or screening is None or screening.mother_id != mother.id:
             audit.record(self.session, actor=f"tg:{self.msg.user_id}", action="callback.refused", kind="screening")
             self.moved_on()
@@ -1109,7 +1118,7 @@ class _Turn:
     def _screen_press(self, value: str, parts: int) -> tuple[Screening, list[int]] | None:
         """The screening and numbers of an answer/back button, if it is her current question."""
         fields = value.split(":")
-        if len(fields) != parts or not all(f.isdigit() for f in fields):
+        if len(fields) != parts or any(parse_id(f) is None for f in fields):
             self.moved_on()
             return None
         screening = self._own_screening(fields[0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -117,3 +118,15 @@ class Reply:
 
     def edit(self, chat_id: int, message_id: int, text: str, buttons: Keyboard = ()) -> None:
         self.actions.append(Edit(chat_id=chat_id, message_id=message_id, text=text, buttons=buttons))
+
+
+_ID = re.compile(r"[0-9]{1,12}")
+
+
+def parse_id(raw: str) -> int | None:
+    """A record id from button data or a command argument: ASCII digits only, and small enough to be one.
+
+    str.isdigit() accepts "²" and "٣", and a 40-digit number overflows the database: both come from users.
+    """
+    raw = raw.strip()
+    return int(raw) if _ID.fullmatch(raw) else None

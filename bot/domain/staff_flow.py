@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.domain import audit, cases
 from bot.domain.alert_text import case_buttons, render_case
-from bot.domain.messages import Button, Kind
+from bot.domain.messages import Button, Kind, parse_id
 from bot.i18n import LANGUAGES, Translator
 from bot.models import Case, ConversationState, Mother, OutboxMessage, Screening, Staff, StaffRole
 
@@ -75,10 +75,10 @@ class StaffTurn:
             self.say(self.t("Cancelled."))
         elif command == "cases":
             self.list_cases()
-        elif command == "case" and args.strip().isdigit():
-            self.show_case(int(args))
-        elif command == "mother" and args.strip().isdigit():
-            self.show_mother(int(args))
+        elif command == "case" and (case_id := parse_id(args)) is not None:
+            self.show_case(case_id)
+        elif command == "mother" and (mother_id := parse_id(args)) is not None:
+            self.show_mother(mother_id)
         elif command in ("offduty", "onduty"):
             self.staff.on_duty = command == "onduty"
             audit.record(
@@ -199,7 +199,7 @@ class StaffTurn:
     # ------------------------------------------------------------------------------------------- buttons
     def button(self, data: str) -> None:
         parts = data.split(":")
-        if len(parts) != 3 or parts[0] != "c" or not parts[2].isdigit():
+        if len(parts) != 3 or parts[0] != "c" or parse_id(parts[2]) is None:
             self.turn.ack(self.t("This question has moved on."))
             return
         _, action, raw_id = parts

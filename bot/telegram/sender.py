@@ -7,7 +7,7 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
@@ -27,6 +27,32 @@ class Undeliverable(Exception):
     def __init__(self, chat_id: int) -> None:
         super().__init__(chat_id)
         self.chat_id = chat_id
+
+
+MESSAGE_LIMIT = 4096
+
+
+def pieces(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split a text Telegram would refuse as too long, at line breaks where possible (plain text only)."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > limit // 2 else limit
+        parts.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    return [*parts, text] if text else parts
+
+
+async def send_long(bot: Bot, chat_id: int, text: str, *, buttons: Keyboard = (), html: bool = False) -> Message:
+    """Send a text of any length; the buttons go with the last piece. HTML (lessons) is never split."""
+    chunks = [text] if html else pieces(text)
+    for chunk in chunks[:-1]:
+        await bot.send_message(chat_id, chunk)
+    return await bot.send_message(
+        chat_id, chunks[-1], reply_markup=markup(buttons), parse_mode=ParseMode.HTML if html else None
+    )
 
 
 def markup(buttons: Keyboard) -> InlineKeyboardMarkup | None:
@@ -77,9 +103,7 @@ def _chat_of(action: Action) -> int:
 async def _call(bot: Bot, action: Action) -> None:
     match action:
         case Send(chat_id=chat_id, text=text, buttons=buttons, html=html):
-            await bot.send_message(
-                chat_id, text, reply_markup=markup(buttons), parse_mode=ParseMode.HTML if html else None
-            )
+            await send_long(bot, chat_id, text, buttons=buttons, html=html)
         case Edit(chat_id=chat_id, message_id=message_id, text=text, buttons=buttons):
             await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup(buttons))
         case ClearButtons(chat_id=chat_id, message_id=message_id):
@@ -120,9 +144,7 @@ class TelegramMessageSender:
                     reply_markup=markup(buttons),
                 )
             else:
-                message = await self.bot.send_message(
-                    chat_id, text, parse_mode=parse_mode, reply_markup=markup(buttons)
-                )
+                message = await send_long(self.bot, chat_id, text, buttons=buttons, html=html)
         except TelegramError as exc:
             raise _delivery_error(exc, chat_id) from exc
         return message.message_id
