@@ -196,6 +196,7 @@ class Sandbox:
             assert self.runner is not None
             await self.runner.plan()
             await self.runner.screening_reminders()
+            await self.runner.escalate()
             sent = waiting = 0
             for _ in range(3):
                 stats = await self.runner.dispatch()
