@@ -20,6 +20,7 @@ from bot.db import make_engine, make_session_factory, migrate, transaction
 from bot.delivery.alerts import AlertDispatcher
 from bot.delivery.dispatcher import Dispatcher, DispatchStats
 from bot.delivery.planner import plan
+from bot.delivery.ratelimit import RateLimiter
 from bot.domain.cases import escalate_due
 from bot.domain.conversation import Conversation
 from bot.domain.lessons import plannables
@@ -111,7 +112,12 @@ class BotRunner:
         await app.initialize()
         await publish_commands(app)
         await app.start()
-        self.alerts = AlertDispatcher(self.sessions, TelegramMessageSender(app.bot), clock=self.clock)
+        self.alerts = AlertDispatcher(
+            self.sessions,
+            TelegramMessageSender(app.bot),
+            clock=self.clock,
+            limiter=RateLimiter(self.settings.send_rate_per_second),
+        )
         self.dispatcher = Dispatcher(
             self.settings, self.sessions, self.library, TelegramMessageSender(app.bot), clock=self.clock
         )

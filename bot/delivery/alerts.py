@@ -42,7 +42,8 @@ class AlertDispatcher:
         self.sessions = sessions
         self.sender = sender
         self.clock = clock
-        self.limiter = limiter or RateLimiter(20.0)
+        # Telegram's bot-wide budget is about 30/s; below the rate alerts arrive at, a backlog never drains.
+        self.limiter = limiter or RateLimiter(25.0)
         self.wake = asyncio.Event()  # set when a turn queued an alert: send it now, not at the next tick
 
     async def tick(self) -> int:

@@ -80,8 +80,14 @@ def reachable(staff: Staff | None) -> bool:
     return bool(staff and staff.active and staff.on_duty and staff.chat_id and not staff.alerts_blocked)
 
 
-def chain(session: Session, case: Case, level: int) -> list[Staff]:
-    """Who is alerted at an escalation level: the nurse; then her backup; then the district supervisors."""
+def chain(
+    session: Session, case: Case, level: int, supervisors: dict[str | None, list[Staff]] | None = None
+) -> list[Staff]:
+    """Who is alerted at an escalation level: the nurse; then her backup; then the district supervisors.
+
+    Args:
+        supervisors: A cache of the supervisor lookup by district, for callers that build many chains.
+    """
     people: list[Staff] = []
     nurse = session.get(Staff, case.assigned_staff_id) if case.assigned_staff_id else None
     if nurse is not None:
@@ -92,10 +98,15 @@ def chain(session: Session, case: Case, level: int) -> list[Staff]:
             people.append(backup)
     if level >= 2:
         district = nurse.district if nurse is not None else None
-        query = select(Staff).where(Staff.role == StaffRole.SUPERVISOR, Staff.active.is_(True))
-        if district:
-            query = query.where(Staff.district == district)
-        people.extend(session.scalars(query.order_by(Staff.id)))
+        found = supervisors.get(district) if supervisors is not None else None
+        if found is None:
+            query = select(Staff).where(Staff.role == StaffRole.SUPERVISOR, Staff.active.is_(True))
+            if district:
+                query = query.where(Staff.district == district)
+            found = list(session.scalars(query.order_by(Staff.id)))
+            if supervisors is not None:
+                supervisors[district] = found
+        people.extend(found)
     seen: set[int] = set()
     unique = [p for p in people if not (p.id in seen or seen.add(p.id))]  # type: ignore[func-returns-value]
     return [p for p in unique if reachable(p)]
@@ -190,27 +201,43 @@ def escalate_due(session: Session, now: datetime, *, limit: int = 500) -> int:
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
-    for case in due:
-        case.escalation_level += 1
-        recipients = chain(session, case, case.escalation_level)
-        if recipients:
-            queue_alerts(session, case, recipients, "escalation", now)
-            event(
-                session,
-                case,
-                "escalated",
-                actor="system",
-                at=now,
-                level=case.escalation_level,
-                staff=[p.id for p in recipients],
-            )
-        if not recipients:
-            if not case.unreachable_flagged:
-                case.unreachable_flagged = True
-                event(session, case, "unreachable_chain", actor="system", at=now, level=case.escalation_level)
-            queue_alerts(session, case, admins(session), "unreachable", now)
-        case.next_escalation_at = rules().deadline(case.priority, now)
+    if not due:
+        return 0
+    # The identity map holds objects weakly: keep this tick's nurses and backups referenced, or every chain()
+    # reloads them. One query each instead of two per case.
+    nurses = session.scalars(select(Staff).where(Staff.id.in_({c.assigned_staff_id for c in due}))).all()
+    backups = session.scalars(select(Staff).where(Staff.id.in_({n.backup_id for n in nurses}))).all()
+    supervisors: dict[str | None, list[Staff]] = {}
+    # Nothing below reads what the loop writes: without autoflush, the tick's rows are inserted in batches at
+    # commit instead of one flush per case.
+    with session.no_autoflush:
+        for case in due:
+            _escalate(session, case, now, supervisors)
+    del nurses, backups
     return len(due)
+
+
+def _escalate(session: Session, case: Case, now: datetime, supervisors: dict[str | None, list[Staff]]) -> None:
+    """One case one step up the ladder (see escalate_due)."""
+    case.escalation_level += 1
+    recipients = chain(session, case, case.escalation_level, supervisors)
+    if recipients:
+        queue_alerts(session, case, recipients, "escalation", now)
+        event(
+            session,
+            case,
+            "escalated",
+            actor="system",
+            at=now,
+            level=case.escalation_level,
+            staff=[p.id for p in recipients],
+        )
+    if not recipients:
+        if not case.unreachable_flagged:
+            case.unreachable_flagged = True
+            event(session, case, "unreachable_chain", actor="system", at=now, level=case.escalation_level)
+        queue_alerts(session, case, admins(session), "unreachable", now)
+    case.next_escalation_at = rules().deadline(case.priority, now)
 
 
 def can_act(staff: Staff, case: Case, session: Session) -> bool:
