@@ -115,7 +115,8 @@ class Dispatcher:
         self.limiter = limiter or RateLimiter(settings.send_rate_per_second)
         self.clock = clock
         self.worker_id = worker_id or settings.worker_id or default_worker_id()
-        self.batch = batch
+        # A claimed batch must go out well within its lease, or a second worker could take rows still queued here.
+        self.batch = max(1, min(batch, int(settings.send_rate_per_second * settings.lease_seconds / 2)))
         self._slots = asyncio.Semaphore(concurrency)
         if composers is None:
             from bot.domain.screening_flow import COMPOSERS

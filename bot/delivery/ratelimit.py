@@ -37,6 +37,9 @@ class RateLimiter:
         delay = slot - self._clock()
         if delay > 0:
             await asyncio.sleep(delay)
+        # A flood wait that began while this caller slept applies to it too.
+        while (wait := self._paused_until - self._clock()) > 0:  # noqa: ASYNC110 - a deadline, not an event
+            await asyncio.sleep(wait)
 
     def pause(self, seconds: float) -> None:
         """Telegram said "retry after": nobody sends until then."""

@@ -1787,7 +1787,15 @@ class Emulator:
         update = body.get("update")
         if not isinstance(update, dict) or not _update_type(update):
             raise ControlError(400, "update (a non-empty object) is required")
-        for key in ("message", "edited_message", "channel_post", "callback_query", "my_chat_member"):
+        chat_keys = (
+            "message",
+            "edited_message",
+            "channel_post",
+            "edited_channel_post",
+            "callback_query",
+            "my_chat_member",
+        )
+        for key in chat_keys:
             payload = update.get(key)
             if not isinstance(payload, dict):
                 continue

@@ -106,5 +106,8 @@ def to_incoming(update: Update) -> Incoming | None:
             args = text[entity.length :].strip()
             return Incoming(kind=Kind.COMMAND, command=word, args=args, text=text, **base)  # type: ignore[arg-type]
         return Incoming(kind=Kind.TEXT, text=text, **base)  # type: ignore[arg-type]
-    media = next((name for name in _MEDIA if getattr(message, name, None)), "other")
+    media = next((name for name in _MEDIA if getattr(message, name, None)), None)
+    if media is None:
+        # A service message (she set an auto-delete timer, pinned something …): nothing she said to answer.
+        return None
     return Incoming(kind=Kind.MEDIA, media=media, text=message.caption or "", **base)  # type: ignore[arg-type]
