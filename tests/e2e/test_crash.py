@@ -14,17 +14,12 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import insert
 
-from bot.config import Settings
-from bot.db import make_engine, make_session_factory, migrate, transaction
 from bot.emulator import Emulator, EmulatorClient
-from bot.models import Baby, ConsentRecord, Mother, OutboxMessage, utcnow
-from tests.e2e.world import LIBRARY
+from tests.e2e.world import LIBRARY, seed_due_lessons
 
 ROOT = Path(__file__).resolve().parents[2]
 MOTHERS = 150
@@ -33,64 +28,7 @@ WINDOW = 1.0  # seconds before the kill in which an accepted send may not yet be
 
 
 def seed(url: str) -> None:
-    migrate(url)
-    engine = make_engine(url)
-    now = utcnow()
-    with transaction(make_session_factory(engine)) as s:
-        s.execute(
-            insert(Mother),
-            [
-                {
-                    "id": i + 1,
-                    "telegram_user_id": 50_000 + i,
-                    "chat_id": 50_000 + i,
-                    "language": "en",
-                    "status": "active",
-                    "timezone": "Asia/Seoul",
-                    "delivery_hour": 10,
-                    "enrolled_at": now,
-                }
-                for i in range(MOTHERS)
-            ],
-        )
-        s.execute(
-            insert(ConsentRecord),
-            [
-                {
-                    "mother_id": i + 1,
-                    "version": Settings().consent_version,
-                    "accepted": True,
-                    "language": "en",
-                    "decided_at": now,
-                }
-                for i in range(MOTHERS)
-            ],
-        )
-        s.execute(
-            insert(Baby),
-            [
-                {"mother_id": i + 1, "status": "born", "birth_date": date(2026, 10, 21), "created_at": now}
-                for i in range(MOTHERS)
-            ],
-        )
-        s.execute(
-            insert(OutboxMessage),
-            [
-                {
-                    "mother_id": i + 1,
-                    "kind": "lesson",
-                    "lesson_slug": SLUG,
-                    "dedupe_key": f"lesson:{SLUG}",
-                    "due_at": now - timedelta(minutes=1),
-                    "expires_at": now + timedelta(days=1),
-                    "status": "planned",
-                    "attempts": 0,
-                    "created_at": now,
-                }
-                for i in range(MOTHERS)
-            ],
-        )
-    engine.dispose()
+    seed_due_lessons(url, mothers=MOTHERS, first_user_id=50_000, slug=SLUG)
 
 
 def start_bot(emulator: Emulator, url: str) -> subprocess.Popen[bytes]:

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from telegram import Bot
 
 from bot.config import Settings
-from bot.db import make_engine, make_session_factory, migrate, transaction
+from bot.db import make_engine, make_session_factory
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.ratelimit import RateLimiter
 from bot.emulator import Emulator, EmulatorClient
-from bot.models import Baby, ConsentRecord, Mother, OutboxMessage, utcnow
+from bot.models import OutboxMessage
 from bot.telegram.sender import TelegramMessageSender
-from tests.e2e.world import LIBRARY
+from tests.e2e.world import LIBRARY, seed_due_lessons
 
 pytestmark = pytest.mark.postgres
 MOTHERS = 240
@@ -25,64 +24,7 @@ SLUG = "baby-w5-never-shake"
 
 
 def seed(url: str) -> None:
-    migrate(url)
-    engine = make_engine(url)
-    now = utcnow()
-    with transaction(make_session_factory(engine)) as s:
-        s.execute(
-            insert(Mother),
-            [
-                {
-                    "id": i + 1,
-                    "telegram_user_id": 70_000 + i,
-                    "chat_id": 70_000 + i,
-                    "language": "en",
-                    "status": "active",
-                    "timezone": "Asia/Seoul",
-                    "delivery_hour": 10,
-                    "enrolled_at": now,
-                }
-                for i in range(MOTHERS)
-            ],
-        )
-        s.execute(
-            insert(Baby),
-            [
-                {"mother_id": i + 1, "status": "born", "birth_date": date(2026, 10, 21), "created_at": now}
-                for i in range(MOTHERS)
-            ],
-        )
-        s.execute(
-            insert(ConsentRecord),
-            [
-                {
-                    "mother_id": i + 1,
-                    "version": Settings().consent_version,
-                    "accepted": True,
-                    "language": "en",
-                    "decided_at": now,
-                }
-                for i in range(MOTHERS)
-            ],
-        )
-        s.execute(
-            insert(OutboxMessage),
-            [
-                {
-                    "mother_id": i + 1,
-                    "kind": "lesson",
-                    "lesson_slug": SLUG,
-                    "dedupe_key": f"lesson:{SLUG}",
-                    "due_at": now - timedelta(minutes=1),
-                    "expires_at": now + timedelta(days=1),
-                    "status": "planned",
-                    "attempts": 0,
-                    "created_at": now,
-                }
-                for i in range(MOTHERS)
-            ],
-        )
-    engine.dispose()
+    seed_due_lessons(url, mothers=MOTHERS, first_user_id=70_000, slug=SLUG)
 
 
 async def test_two_workers_on_one_postgresql_outbox_send_each_message_once(pg_url: str) -> None:

@@ -95,3 +95,70 @@ async def world(tmp_path: Path, clock: Clock) -> AsyncIterator[World]:
         finally:
             world.engine.dispose()
             await emulator.stop()
+
+
+def seed_due_lessons(url: str, *, mothers: int, first_user_id: int, slug: str) -> None:
+    """Enrolled mothers (consent given, a baby of five weeks), each with one lesson due now in the outbox."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from bot.db import transaction
+    from bot.models import Baby, ConsentRecord, utcnow
+
+    migrate(url)
+    engine = make_engine(url)
+    now = utcnow()
+    ids = range(1, mothers + 1)
+    with transaction(make_session_factory(engine)) as s:
+        s.execute(
+            insert(Mother),
+            [
+                {
+                    "id": i,
+                    "telegram_user_id": first_user_id + i - 1,
+                    "chat_id": first_user_id + i - 1,
+                    "language": "en",
+                    "status": "active",
+                    "timezone": "Asia/Seoul",
+                    "delivery_hour": 10,
+                    "enrolled_at": now,
+                }
+                for i in ids
+            ],
+        )
+        s.execute(
+            insert(ConsentRecord),
+            [
+                {
+                    "mother_id": i,
+                    "version": Settings().consent_version,
+                    "accepted": True,
+                    "language": "en",
+                    "decided_at": now,
+                }
+                for i in ids
+            ],
+        )
+        s.execute(
+            insert(Baby),
+            [{"mother_id": i, "status": "born", "birth_date": date(2026, 10, 21), "created_at": now} for i in ids],
+        )
+        s.execute(
+            insert(OutboxMessage),
+            [
+                {
+                    "mother_id": i,
+                    "kind": "lesson",
+                    "lesson_slug": slug,
+                    "dedupe_key": f"lesson:{slug}",
+                    "due_at": now - timedelta(minutes=1),
+                    "expires_at": now + timedelta(days=1),
+                    "status": "planned",
+                    "attempts": 0,
+                    "created_at": now,
+                }
+                for i in ids
+            ],
+        )
+    engine.dispose()
