@@ -26,6 +26,14 @@ def case_buttons(t: Translator, case: Case) -> Keyboard:
     return tuple(rows)
 
 
+def risk_label(t: Translator, risk: str) -> str:
+    return {"urgent": t("urgent"), "high": t("high"), "borderline": t("borderline"), "low": t("low")}.get(risk, risk)
+
+
+def status_label(t: Translator, status: str) -> str:
+    return {"open": t("open"), "acknowledged": t("acknowledged"), "resolved": t("resolved")}.get(status, status)
+
+
 def priority_label(t: Translator, priority: str) -> str:
     return {"urgent": t("🚨 URGENT"), "high": t("🔶 High"), "routine": t("🔹 Routine")}.get(priority, priority)
 
@@ -63,7 +71,7 @@ def screening_lines(t: Translator, session: Session, screening_id: int, language
             "Why: {instrument} — total {total}, risk {risk}.",
             instrument=instrument.name,
             total=screening.total,
-            risk=screening.risk,
+            risk=risk_label(t, screening.risk or ""),
         )
     ]
     if not screening.translation_validated:
@@ -131,7 +139,7 @@ def render_case(session: Session, case: Case, staff: Staff, now: datetime, *, he
             )
         )
     else:
-        lines.append(t("Status: {status}", status=case.status))
+        lines.append(t("Status: {status}", status=status_label(t, case.status)))
     return "\n".join(lines)
 
 

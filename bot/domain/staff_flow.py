@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from bot.domain import audit, cases
-from bot.domain.alert_text import case_buttons, render_case
+from bot.domain.alert_text import case_buttons, priority_label, render_case
 from bot.domain.messages import Button, Kind, parse_id
 from bot.i18n import LANGUAGES, Translator
 from bot.models import Case, ConversationState, Mother, OutboxMessage, Screening, Staff, StaffRole
@@ -129,7 +129,8 @@ class StaffTurn:
                 if case.status == "open"
                 else self.t("acknowledged")
             )
-            lines.append(f"#{case.id} · {case.priority} · {(mother.display_name if mother else '') or '—'} · {due}")
+            name = (mother.display_name if mother else "") or "—"
+            lines.append(f"#{case.id} · {priority_label(self.t, case.priority)} · {name} · {due}")
         lines.append(self.t("Open one with /case N."))
         self.say("\n".join(lines))
 
