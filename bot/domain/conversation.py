@@ -474,9 +474,12 @@ class _Turn:
     def privacy_notice(self) -> str:
         return self.t(
             "Before we start, how Dodam uses your information:\n"
-            "• I keep your language, your due date or baby's birth date, and your answers to my questions.\n"
-            "• Only your assigned home-visiting nurse (and her supervisor) can see them, to support you.\n"
-            "• Nothing is sold or shared with anyone else. You can stop at any time with /cancel.\n\n"
+            "• I keep your language, your due date or baby's birth date, your answers to my questions and the "
+            "messages you write to me.\n"
+            "• Only the programme's staff who care for you can see them, to support you: your home-visiting nurse, "
+            "her backup nurse and her supervisor, and the programme's administrators.\n"
+            "• Nothing is sold or shared with anyone else. You can stop messages at any time with /stop, and erase "
+            "your data with /deletemydata.\n\n"
             "Do you agree? (notice version {version})",
             version=self.settings.consent_version,
         )
@@ -1337,7 +1340,12 @@ class _Turn:
         lines.append(t("Checks of how you feel: {count}", count=len(data["screenings"])))
         lines.append(t("Times your nurse was alerted: {count}", count=len(data["cases"])))
         lines.append(t("Your messages kept: {count}", count=len(data["messages"])))
-        lines.append(t("The attached file has all of it. Only your nurse (and her supervisor) can see it."))
+        lines.append(
+            t(
+                "The attached file has all of it. Only the programme's staff who care for you can see it: your nurse, "
+                "her backup nurse and supervisor, and the programme's administrators."
+            )
+        )
         self.say("\n".join(lines))
         self.reply.actions.append(
             SendDocument(
