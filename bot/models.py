@@ -393,6 +393,29 @@ class ConversationState(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class InboxItem(Base):
+    """An update as it arrived, stored before the channel is told it was received; emptied once answered.
+
+    The turn that handles it stores its replies here in the same transaction, so after a crash the replies
+    are sent (again, at worst) instead of the turn running twice or her message being lost.
+    """
+
+    __tablename__ = "inbox"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # Telegram's update_id
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    # Tells a repeat of this update from a new update that reuses its id (Telegram picks ids at random after
+    # a quiet week; a new emulator, or a new bot on the same database, starts again from 1).
+    digest: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    replies: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # Once answered the payload and replies are emptied but the id stays a while, so the same update delivered
+    # again (a webhook retry, an offset not yet confirmed when the bot stopped) is recognised and skipped.
+    answered_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
 class AuditEvent(Base):
     """Append-only log of important events; the migrations add triggers refusing UPDATE and DELETE.
 

@@ -26,8 +26,10 @@ from bot.domain.conversation import Conversation
 from bot.domain.lessons import plannables
 from bot.domain.privacy import purge_old_messages
 from bot.domain.screening_flow import screening_tick
+from bot.inbox import Inbox
 from bot.models import utcnow
 from bot.telegram.app import build_application, publish_commands
+from bot.telegram.receiver import Receiver
 from bot.telegram.sender import TelegramMessageSender
 from bot.telegram.webhook import WebhookServer
 from nlu import service as nlu_service
@@ -59,7 +61,6 @@ class BotRunner:
         *,
         token: str | None = None,
         clock: Callable[[], datetime] = utcnow,
-        poll_interval: float = 0.0,
         ticks: bool = True,
         nlu: bool = True,
     ) -> None:
@@ -77,8 +78,9 @@ class BotRunner:
         nlu_url = None if settings.nlu_url == "off" else settings.nlu_url or self._managed_rasa_url(nlu)
         self.nlu = NluClient(nlu_url, timeout=settings.nlu_timeout)
         self.conversation = Conversation(settings, self.sessions, clock=clock, library=self.library, nlu=self.nlu)
-        self.poll_interval = poll_interval
         self.with_ticks = ticks
+        self.inbox = Inbox(self.sessions)
+        self.receiver: Receiver | None = None
         self.app: Application | None = None
         self.webhook: WebhookServer | None = None
         self.dispatcher: Dispatcher | None = None
@@ -108,7 +110,9 @@ class BotRunner:
         return self.content.library
 
     async def start(self) -> None:
-        app = build_application(self.settings, self.conversation, token=self.token, after_turn=self.wake_alerts)
+        app = build_application(
+            self.settings, self.conversation, token=self.token, inbox=self.inbox, after_turn=self.wake_alerts
+        )
         await app.initialize()
         await publish_commands(app)
         await app.start()
@@ -121,10 +125,11 @@ class BotRunner:
         self.dispatcher = Dispatcher(
             self.settings, self.sessions, self.library, TelegramMessageSender(app.bot), clock=self.clock
         )
-        assert app.updater is not None
+        self.receiver = Receiver(app, self.inbox)
         if self.settings.webhook:
             self.webhook = WebhookServer(
                 app,
+                self.receiver,
                 secret=self.settings.webhook_secret,
                 listen=self.settings.webhook_listen,
                 port=self.settings.webhook_port,
@@ -137,10 +142,9 @@ class BotRunner:
             )
             log.info("webhook mode on %s:%s", self.settings.webhook_listen, self.settings.webhook_port)
         else:
-            await app.updater.start_polling(
-                poll_interval=self.poll_interval, timeout=10, allowed_updates=Update.ALL_TYPES
-            )
+            await app.bot.delete_webhook()
             log.info("polling for updates")
+        await self.receiver.start(polling=not self.settings.webhook)
         self.app = app
         if self.with_ticks:
             self.ticks = Ticks()
@@ -237,9 +241,9 @@ class BotRunner:
         if self.webhook is not None:
             await self.webhook.stop()
             self.webhook = None
-        assert app.updater is not None
-        if app.updater.running:
-            await app.updater.stop()
+        if self.receiver is not None:
+            await self.receiver.stop()
+            self.receiver = None
         if app.running:
             await app.stop()
         await app.shutdown()

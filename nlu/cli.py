@@ -13,7 +13,7 @@ from pathlib import Path
 
 from nlu import service
 from nlu.client import NluClient
-from nlu.evaluation import LANGUAGES, load_intent_tests, score_intents, score_safety
+from nlu.evaluation import DEV, LANGUAGES, TESTS, IntentScores, load_intent_tests, score_intents, score_safety
 from nlu.safety import default_detector
 
 REPORT_DIR = service.ROOT / "var" / "nlu-report"
@@ -72,8 +72,9 @@ def cmd_classify(args: argparse.Namespace, settings: object = None) -> int:
 
 def cmd_evaluate(args: argparse.Namespace, settings: object = None) -> int:
     REPORT_DIR.mkdir(parents=True, exist_ok=True)
-    lines = ["# NLU evaluation (held-out data in nlu/tests/)", ""]
-    scores = []
+    lines = ["# NLU evaluation", ""]
+    sets = {"test": TESTS, "dev": DEV}
+    scores: dict[str, list[IntentScores]] = {name: [] for name in sets}
     latencies: list[float] = []
     with nlu_server() as url:
         client = NluClient(url, timeout=5.0)
@@ -84,15 +85,19 @@ def cmd_evaluate(args: argparse.Namespace, settings: object = None) -> int:
             latencies.append(time.perf_counter() - started)
             return intent
 
-        for language in LANGUAGES:
-            result = score_intents(language, load_intent_tests(language), predict)
-            scores.append(result)
-    print(f"{'lang':<8}{'intent':<17}{'prec':>7}{'recall':>8}{'f1':>7}{'n':>5}")
-    for result in scores:
-        for intent, (p, r, f1, n) in sorted(result.per_intent.items()):
-            print(f"{result.language:<8}{intent:<17}{p:>7.2f}{r:>8.2f}{f1:>7.2f}{n:>5}")
-        print(f"{result.language:<8}{'macro-F1':<17}{'':>7}{'':>8}{result.macro_f1:>7.3f}{result.total:>5}")
-        lines.append(f"- {result.language}: macro-F1 {result.macro_f1:.3f} on {result.total} messages")
+        for name, root in sets.items():
+            for language in LANGUAGES:
+                scores[name].append(score_intents(language, load_intent_tests(language, root), predict))
+    for name, root in sets.items():
+        print(f"\n{name} set ({root.relative_to(root.parents[1])}):")
+        lines.append(f"## {name} set ({root.relative_to(root.parents[1])})")
+        print(f"{'lang':<8}{'intent':<17}{'prec':>7}{'recall':>8}{'f1':>7}{'n':>5}")
+        for result in scores[name]:
+            for intent, (p, r, f1, n) in sorted(result.per_intent.items()):
+                print(f"{result.language:<8}{intent:<17}{p:>7.2f}{r:>8.2f}{f1:>7.2f}{n:>5}")
+            print(f"{result.language:<8}{'macro-F1':<17}{'':>7}{'':>8}{result.macro_f1:>7.3f}{result.total:>5}")
+            lines.append(f"- {result.language}: macro-F1 {result.macro_f1:.3f} on {result.total} messages")
+        lines.append("")
     safety = score_safety(default_detector())
     print("\nsafety detector (nlu/tests/safety):")
     for category, (found, total) in sorted(safety.recall.items()):
@@ -111,7 +116,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: object = None) -> int:
         *[f"- safety {c}: {f}/{t}" for c, (f, t) in sorted(safety.recall.items())],
         f"- false alarms: {safety.false_alarms}/{safety.negatives}",
     ]
-    image = _confusion_image(scores, REPORT_DIR / "confusion.png")
+    image = _confusion_image(scores["test"], REPORT_DIR / "confusion.png")
     lines += ["", f"![confusion matrix]({image.name})"]
     (REPORT_DIR / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"\nreport: {REPORT_DIR / 'report.md'} (confusion matrix: {image})")

@@ -25,6 +25,14 @@ class NluUnavailable(RuntimeError):
     """Rasa is not installed here, or no model is trained."""
 
 
+def rasa_env() -> dict[str, str]:
+    """Rasa's environment: quiet TensorFlow, and the project folder importable (Dodam's own component)."""
+    path = os.pathsep.join(p for p in (str(PROJECT), os.environ.get("PYTHONPATH", "")) if p)
+    # Rasa's training cache goes under var/, not into the source tree (it is hundreds of MB).
+    cache = os.environ.get("RASA_CACHE_DIRECTORY", str(MODELS.parent / "rasa-cache"))
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": path, "RASA_CACHE_DIRECTORY": cache}
+
+
 def rasa_bin() -> Path:
     return RASA_VENV / "bin" / "rasa"
 
@@ -36,7 +44,8 @@ def installed() -> bool:
 def data_hash() -> str:
     """A hash of everything training reads: retrain only when the data or the config changed."""
     digest = hashlib.sha256()
-    files = [PROJECT / "config.yml", PROJECT / "domain.yml", *sorted((PROJECT / "data").glob("*.yml"))]
+    files = [PROJECT / "config.yml", PROJECT / "domain.yml", PROJECT / "dodam_components.py"]
+    files += sorted((PROJECT / "data").glob("*.yml"))
     for path in files:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
@@ -75,7 +84,7 @@ def train(*, force: bool = False) -> Path:
         ],
         check=True,
         cwd=PROJECT,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        env=rasa_env(),
     )
     log.info("trained %s in %.0f s", target.name, time.monotonic() - started)
     for old in MODELS.glob("dodam-nlu-*.tar.gz"):
@@ -122,7 +131,7 @@ class RasaServer:
             cwd=PROJECT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+            env=rasa_env(),
         )
 
     def healthy(self) -> bool:

@@ -45,7 +45,7 @@ def pg_url() -> Iterator[str]:
     if not PG_URL:
         pytest.skip("DODAM_TEST_DATABASE_URL is not set")
     schema = f"dodam_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in PG_URL else "?"

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import transaction
 from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.recording import record
 from bot.delivery.sending import MessageSender, Rejected, RetryLater, TransientFailure, Unreachable
 from bot.domain.alert_text import render_alert
 from bot.domain.cases import event
@@ -89,15 +90,15 @@ class AlertDispatcher:
             message_id = await self.sender.send(chat_id, text, buttons=buttons)
         except RetryLater as exc:
             self.limiter.pause(exc.seconds)
-            await asyncio.to_thread(self._retry, alert_id, exc.seconds, "flood_wait")
+            await record(self._retry, alert_id, exc.seconds, "flood_wait")
             return 0
         except TransientFailure:
-            await asyncio.to_thread(self._retry, alert_id, None, "transient")
+            await record(self._retry, alert_id, None, "transient")
             return 0
         except (Unreachable, Rejected) as exc:
-            await asyncio.to_thread(self._give_up, alert_id, type(exc).__name__.lower(), isinstance(exc, Unreachable))
+            await record(self._give_up, alert_id, type(exc).__name__.lower(), isinstance(exc, Unreachable))
             return 0
-        await asyncio.to_thread(self._sent, alert_id, message_id)
+        await record(self._sent, alert_id, message_id)
         return 1
 
     def _prepare(self, alert_id: int) -> tuple[int, str, Keyboard, dict[str, Any] | None] | None:

@@ -25,6 +25,7 @@ from bot.content.lessons import render
 from bot.content.library import ContentLibrary
 from bot.db import transaction
 from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.recording import record
 from bot.delivery.sending import MessageSender, Rejected, RetryLater, TransientFailure, Unreachable
 from bot.delivery.timing import at_hour, in_quiet_hours, local_day, next_delivery, zone
 from bot.domain import audit
@@ -191,19 +192,19 @@ class Dispatcher:
             except RetryLater as exc:
                 self.limiter.pause(exc.seconds)
                 stats.retried += 1
-                await asyncio.to_thread(self._retry, outbox_id, exc.seconds, "flood_wait")
+                await record(self._retry, outbox_id, exc.seconds, "flood_wait")
             except TransientFailure:
                 stats.retried += 1
-                await asyncio.to_thread(self._retry, outbox_id, None, "transient")
+                await record(self._retry, outbox_id, None, "transient")
             except Unreachable:
                 stats.failed += 1
-                await asyncio.to_thread(self._unreachable, outbox_id)
+                await record(self._unreachable, outbox_id)
             except Rejected:
                 stats.failed += 1
-                await asyncio.to_thread(self._fail, outbox_id, "rejected")
+                await record(self._fail, outbox_id, "rejected")
             else:
                 stats.sent += 1
-                await asyncio.to_thread(self._mark_sent, outbox_id, message_id, job)
+                await record(self._mark_sent, outbox_id, message_id, job)
 
     # ----------------------------------------------------------------------------- decisions
     def _prepare(self, outbox_id: int, library: ContentLibrary, stats: DispatchStats) -> _Job | None:

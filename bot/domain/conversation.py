@@ -42,6 +42,8 @@ from bot.domain.messages import (
     LeaveChat,
     Reply,
     SendDocument,
+    decode_actions,
+    encode_actions,
     parse_id,
     rows,
 )
@@ -54,6 +56,7 @@ from bot.models import (
     CasePriority,
     ChatMessage,
     ConversationState,
+    InboxItem,
     LessonFeedback,
     Mother,
     MotherStatus,
@@ -105,11 +108,28 @@ class Conversation:
         self.safety = safety or default_detector()
 
     # ----------------------------------------------------------------- entry point
-    def handle(self, msg: Incoming) -> list[Action]:
+    def handle(self, msg: Incoming, *, receipt: int | None = None) -> list[Action]:
+        """Run one turn and return its replies.
+
+        Args:
+            msg: What she sent.
+            receipt: The id of the stored inbox item ``msg`` came from. The turn then runs at most once: its
+                replies are kept with the item in the turn's own transaction, and a second delivery of the
+                same item (after a crash, or by another worker) gets those replies back instead of a new turn.
+        """
         reply = Reply()
         with transaction(self.sessions) as session:
+            item = None
+            if receipt is not None:
+                item = session.get(InboxItem, receipt, with_for_update=True)
+                if item is None or item.answered_at is not None:
+                    return []  # answered already
+                if item.replies is not None:
+                    return decode_actions(item.replies)
             turn = _Turn(self, session, msg, reply)
             turn.run()
+            if item is not None:
+                item.replies = encode_actions(reply.actions)
         return reply.actions
 
     def today(self) -> date:

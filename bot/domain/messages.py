@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Kind(StrEnum):
@@ -118,6 +121,38 @@ class Reply:
 
     def edit(self, chat_id: int, message_id: int, text: str, buttons: Keyboard = ()) -> None:
         self.actions.append(Edit(chat_id=chat_id, message_id=message_id, text=text, buttons=buttons))
+
+
+_ACTION_TYPES: dict[str, type[Action]] = {
+    cls.__name__: cls for cls in (Send, Edit, ClearButtons, AnswerButton, LeaveChat, SendDocument)
+}
+
+
+def encode_actions(actions: list[Action]) -> list[dict[str, Any]]:
+    """Replies as JSON-able data, kept with the inbox item until they are sent."""
+    encoded = []
+    for action in actions:
+        fields = {f.name: getattr(action, f.name) for f in dataclasses.fields(action)}
+        if isinstance(action, SendDocument):
+            fields["content"] = base64.b64encode(action.content).decode("ascii")
+        if "buttons" in fields:
+            fields["buttons"] = [[[b.label, b.data] for b in row] for row in fields["buttons"]]
+        encoded.append({"type": type(action).__name__, **fields})
+    return encoded
+
+
+def decode_actions(encoded: list[dict[str, Any]]) -> list[Action]:
+    """The inverse of :func:`encode_actions`."""
+    actions: list[Action] = []
+    for item in encoded:
+        fields = dict(item)
+        cls = _ACTION_TYPES[fields.pop("type")]
+        if cls is SendDocument:
+            fields["content"] = base64.b64decode(fields["content"])
+        if "buttons" in fields:
+            fields["buttons"] = tuple(tuple(Button(label, data) for label, data in row) for row in fields["buttons"])
+        actions.append(cls(**fields))
+    return actions
 
 
 _ID = re.compile(r"[0-9]{1,12}")

@@ -12,8 +12,11 @@ import json
 import logging
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.ext import Application
+
+from bot.telegram.receiver import Receiver
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +28,7 @@ class WebhookServer:
     def __init__(
         self,
         application: Application,
+        receiver: Receiver,
         *,
         secret: str,
         listen: str,
@@ -34,6 +38,7 @@ class WebhookServer:
         if not secret:
             raise ValueError("a webhook needs a secret token")
         self.application = application
+        self.receiver = receiver
         self.secret = secret.encode()
         self.listen, self.port, self.path = listen, port, path
         self._runner: web.AppRunner | None = None
@@ -62,7 +67,14 @@ class WebhookServer:
         except Exception:
             log.warning("webhook request refused: body is not a Telegram update")
             return web.json_response({"ok": False, "error": "bad update"}, status=400)
-        await self.application.update_queue.put(update)
+        if update is None:
+            return web.json_response({"ok": False, "error": "bad update"}, status=400)
+        try:
+            await self.receiver.accept([update])
+        except SQLAlchemyError:
+            # Not stored, so not confirmed: Telegram sends it again.
+            log.error("webhook update %s not stored: database unavailable", update.update_id)
+            return web.json_response({"ok": False, "error": "try again"}, status=503)
         return web.json_response({"ok": True})
 
     async def health(self, request: web.Request) -> web.Response:

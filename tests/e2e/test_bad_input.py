@@ -1079,8 +1079,8 @@ async def driver(harness: Harness) -> AsyncIterator[Driver]:
     runner.app.add_handler(TypeHandler(Update, d.on_processed), group=1)
     handle = runner.conversation.handle
 
-    def recorded(incoming: Incoming) -> list[Action]:
-        actions = handle(incoming)
+    def recorded(incoming: Incoming, *, receipt: int | None = None) -> list[Action]:
+        actions = handle(incoming, receipt=receipt)
         d.turns.append((incoming, actions))
         return actions
 

@@ -9,16 +9,15 @@ kill. Anything else would be a duplicate outside the window, or a lost lesson.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
 from bot.emulator import Emulator, EmulatorClient
+from tests.e2e.process import start_bot as start_process
 from tests.e2e.world import LIBRARY, seed_due_lessons
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,25 +31,7 @@ def seed(url: str) -> None:
 
 
 def start_bot(emulator: Emulator, url: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DODAM_TELEGRAM_TOKEN": emulator.token,
-        "DODAM_BOT_API_BASE_URL": emulator.base_url,
-        "DODAM_BOT_API_BASE_FILE_URL": emulator.base_file_url,
-        "DODAM_DATABASE_URL": url,
-        "DODAM_QUIET_HOURS": "0-0",
-        "DODAM_SEND_RATE": "10",
-        "DODAM_LEASE_SECONDS": "3",
-        "DODAM_LOG_LEVEL": "WARNING",
-        "DODAM_NLU_URL": "off",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    return start_process(emulator, url, DODAM_SEND_RATE="10", DODAM_LEASE_SECONDS="3")
 
 
 async def sends_so_far(client: EmulatorClient) -> int:

@@ -97,14 +97,15 @@ async def world(tmp_path: Path, clock: Clock) -> AsyncIterator[World]:
             await emulator.stop()
 
 
-def seed_due_lessons(url: str, *, mothers: int, first_user_id: int, slug: str) -> None:
-    """Enrolled mothers (consent given, a baby of five weeks), each with one lesson due now in the outbox."""
+def seed_due_lessons(url: str, *, mothers: int, first_user_id: int, slug: str | None) -> None:
+    """Enrolled mothers (consent given, a baby of five weeks), each with one lesson due now in the outbox
+    (none without a ``slug``)."""
     from datetime import timedelta
 
     from sqlalchemy import insert
 
     from bot.db import transaction
-    from bot.models import Baby, ConsentRecord, utcnow
+    from bot.models import Baby, ConsentRecord, ConversationState, utcnow
 
     migrate(url)
     engine = make_engine(url)
@@ -145,20 +146,28 @@ def seed_due_lessons(url: str, *, mothers: int, first_user_id: int, slug: str) -
             [{"mother_id": i, "status": "born", "birth_date": date(2026, 10, 21), "created_at": now} for i in ids],
         )
         s.execute(
-            insert(OutboxMessage),
+            insert(ConversationState),
             [
-                {
-                    "mother_id": i,
-                    "kind": "lesson",
-                    "lesson_slug": slug,
-                    "dedupe_key": f"lesson:{slug}",
-                    "due_at": now - timedelta(minutes=1),
-                    "expires_at": now + timedelta(days=1),
-                    "status": "planned",
-                    "attempts": 0,
-                    "created_at": now,
-                }
+                {"chat_id": first_user_id + i - 1, "user_id": first_user_id + i - 1, "flow": "main", "step": "menu"}
                 for i in ids
             ],
         )
+        if slug is not None:
+            s.execute(
+                insert(OutboxMessage),
+                [
+                    {
+                        "mother_id": i,
+                        "kind": "lesson",
+                        "lesson_slug": slug,
+                        "dedupe_key": f"lesson:{slug}",
+                        "due_at": now - timedelta(minutes=1),
+                        "expires_at": now + timedelta(days=1),
+                        "status": "planned",
+                        "attempts": 0,
+                        "created_at": now,
+                    }
+                    for i in ids
+                ],
+            )
     engine.dispose()

@@ -1,0 +1,132 @@
+"""Receiving updates: each is stored in the inbox before Telegram is told it arrived, then handled.
+
+PTB's own Updater confirms a batch (by asking for the next offset) as soon as it has fetched it, before any
+handler ran; a crash or a database outage at that moment loses what she sent. Here the next offset is asked for
+only once the batch is stored. A webhook answers 200 only once the update is stored, so Telegram retries it
+otherwise. What is stored but not answered (a crash, a failed turn) is handled again by the retry loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+from telegram import Update
+from telegram.error import RetryAfter, TelegramError
+from telegram.ext import Application
+
+from bot.inbox import Inbox
+from bot.models import utcnow
+
+log = logging.getLogger(__name__)
+
+BACKOFF = (0.5, 1.0, 2.0, 5.0)
+RETRY_EVERY = 2.0  # seconds between looks for items left behind
+RETRY_AFTER = 10.0  # an item this old and not in hand here was left behind (a failed turn, another process)
+KEEP_ANSWERED = timedelta(days=1)  # how long an answered id is kept to recognise a repeat
+
+
+class Receiver:
+    def __init__(self, app: Application, inbox: Inbox, *, poll_timeout: int = 10) -> None:
+        self.app, self.inbox, self.poll_timeout = app, inbox, poll_timeout
+        self._in_hand: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loops: list[asyncio.Task[None]] = []
+        self._offset: int | None = None
+
+    async def accept(self, updates: list[Update]) -> None:
+        """Store the updates, then handle them in the background.
+
+        Raises:
+            SQLAlchemyError: They could not be stored; they must not be confirmed to Telegram.
+        """
+        items = [(u.update_id, u.effective_chat.id if u.effective_chat else None, u.to_dict()) for u in updates]
+        await asyncio.to_thread(self.inbox.store, items)
+        for update in updates:
+            self._spawn(update)
+
+    def _spawn(self, update: Update) -> None:
+        if update.update_id in self._in_hand:
+            return
+        self._in_hand.add(update.update_id)
+        task = asyncio.create_task(self._handle(update), name=f"update-{update.update_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, update: Update) -> None:
+        try:
+            await self.app.process_update(update)
+        finally:
+            self._in_hand.discard(update.update_id)
+
+    async def start(self, *, polling: bool) -> None:
+        await self.retry_left_behind(everything=True)  # what a crash left: first, in the order it came
+        if polling:
+            self._loops.append(asyncio.create_task(self._poll(), name="poll"))
+        self._loops.append(asyncio.create_task(self._retry_loop(), name="inbox-retry"))
+
+    async def _poll(self) -> None:
+        failures = 0
+        while True:
+            try:
+                updates = await self.app.bot.get_updates(
+                    offset=self._offset, timeout=self.poll_timeout, allowed_updates=Update.ALL_TYPES
+                )
+            except RetryAfter as exc:
+                await asyncio.sleep(float(exc.retry_after if isinstance(exc.retry_after, int) else 1))
+                continue
+            except TelegramError as exc:
+                log.warning("getUpdates failed (%s): retrying", type(exc).__name__)
+                await asyncio.sleep(BACKOFF[min(failures, len(BACKOFF) - 1)])
+                failures += 1
+                continue
+            if not updates:
+                continue
+            try:
+                await self.accept(list(updates))
+            except SQLAlchemyError as exc:
+                # Not confirmed: Telegram hands the same updates over again once the database is back.
+                log.error("could not store %d updates (%s): left with Telegram", len(updates), type(exc).__name__)
+                await asyncio.sleep(BACKOFF[min(failures, len(BACKOFF) - 1)])
+                failures += 1
+                continue
+            failures = 0
+            self._offset = updates[-1].update_id + 1
+
+    async def _retry_loop(self) -> None:
+        purged_at = utcnow()
+        while True:
+            await asyncio.sleep(RETRY_EVERY)
+            try:
+                await self.retry_left_behind()
+                if utcnow() - purged_at > timedelta(hours=1):
+                    await asyncio.to_thread(self.inbox.purge_answered, utcnow() - KEEP_ANSWERED)
+                    purged_at = utcnow()
+            except SQLAlchemyError as exc:
+                log.warning("inbox retry skipped (%s)", type(exc).__name__)
+
+    async def retry_left_behind(self, *, everything: bool = False) -> int:
+        cutoff = utcnow() if everything else utcnow() - timedelta(seconds=RETRY_AFTER)
+        due = await asyncio.to_thread(self.inbox.due_again, older_than=cutoff, exclude=set(self._in_hand))
+        for _, payload in due:
+            update = Update.de_json(payload, self.app.bot)
+            if update is not None:
+                self._spawn(update)
+        return len(due)
+
+    async def stop(self, *, grace: float = 10.0) -> None:
+        for loop in self._loops:
+            loop.cancel()
+        for loop in self._loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
+        self._loops.clear()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
+        if self._offset is not None:
+            # Confirm what was stored, so a restart is not handed it again (the inbox would skip it anyway).
+            with contextlib.suppress(TelegramError):
+                await self.app.bot.get_updates(offset=self._offset, timeout=0, limit=1)
