@@ -227,30 +227,33 @@ class BotRunner:
             log.info("content reloaded: %d lessons", len(self.content.library))
 
     async def stop(self) -> None:
-        if self.ticks is not None:
-            self.ticks.stop()
-            self.ticks = None
-        if self._alert_task is not None:
-            self._alert_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._alert_task
-            self._alert_task = None
-        app, self.app = self.app, None
-        if app is None:
-            return
-        if self.webhook is not None:
-            await self.webhook.stop()
-            self.webhook = None
-        if self.receiver is not None:
-            await self.receiver.stop()
-            self.receiver = None
-        if app.running:
-            await app.stop()
-        await app.shutdown()
-        self.engine.dispose()
-        if self.rasa is not None:
-            await asyncio.to_thread(self.rasa.stop)
-            self.rasa = None
+        """Stop taking updates and let the turns in hand finish (their replies go out, their inbox items are
+        marked answered); then the periodic work; then the application."""
+        try:
+            if self.webhook is not None:
+                await self.webhook.stop()
+                self.webhook = None
+            if self.receiver is not None:
+                await self.receiver.stop()
+                self.receiver = None
+        finally:
+            if self.ticks is not None:
+                self.ticks.stop()
+                self.ticks = None
+            if self._alert_task is not None:
+                self._alert_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._alert_task
+                self._alert_task = None
+            app, self.app = self.app, None
+            if app is not None:
+                if app.running:
+                    await app.stop()
+                await app.shutdown()
+                self.engine.dispose()
+            if self.rasa is not None:
+                await asyncio.to_thread(self.rasa.stop)
+                self.rasa = None
 
     async def run_until_signalled(self) -> None:
         stop = asyncio.Event()

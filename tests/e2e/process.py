@@ -34,7 +34,10 @@ def start_bot(emulator: Emulator, url: str, **env: str) -> subprocess.Popen[byte
             **env,
         },
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        # DODAM_TEST_BOT_LOG=path keeps the bot's log for a failing test (logs hold no message text).
+        stderr=open(os.environ["DODAM_TEST_BOT_LOG"], "ab")
+        if os.environ.get("DODAM_TEST_BOT_LOG")
+        else subprocess.DEVNULL,
     )
 
 

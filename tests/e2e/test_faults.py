@@ -13,17 +13,21 @@ import signal
 import subprocess
 import time
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from telegram import Bot
 
 from bot.db import make_engine, make_session_factory
+from bot.domain.messages import Edit
 from bot.emulator import Emulator, EmulatorClient
 from bot.i18n import Translator
-from bot.models import Alert, Case, InboxItem, Screening, ScreeningAnswer
+from bot.models import Alert, Case, InboxItem, OutboxStatus, Screening, ScreeningAnswer
+from bot.telegram.sender import perform
 from tests.e2e.process import seed_nurse, start_bot, stop, wait_until
-from tests.e2e.world import LIBRARY, seed_due_lessons
+from tests.e2e.world import LIBRARY, World, seed_due_lessons
 
 EN = Translator("en")
 MOTHER, NURSE = 60_001, 69_001
@@ -342,3 +346,29 @@ async def _lessons_out(client: EmulatorClient, mothers: int, title: str) -> bool
         if (await _replies(client, MOTHER + i, title))[1] < 1:
             return False
     return True
+
+
+async def test_chat_not_found_and_message_not_modified_are_handled(world: World) -> None:
+    """400 "chat not found" fails that one lesson once (recorded, never retried) while the next mother still
+    gets hers; 400 "message is not modified" on an edit is success, not an error."""
+    birth = date(2026, 10, 21)
+    world.enrol(6101, "en", birth=birth)
+    world.enrol(6102, "en", birth=birth)  # never wrote to the emulator: Telegram does not know her chat
+    await world.client.send_text(6101, "hi")
+    stats = await world.dispatcher.tick()
+    assert stats.sent == 1 and stats.failed == 1
+    assert [r.status for r in world.rows(6102)] == [OutboxStatus.FAILED]
+    assert (await world.dispatcher.tick()).claimed == 0, "a chat that does not exist is not retried"
+    lesson = (await world.client.bot_messages(6101))[-1]
+    await world.client.add_faults(
+        {
+            "method": "editMessageText",
+            "kind": "400",
+            "description": "Bad Request: message is not modified: specified new message content and reply markup "
+            "are exactly the same as a current content and reply markup of the message",
+        }
+    )
+    async with Bot(world.emulator.token, base_url=world.emulator.base_url) as bot:
+        await perform(bot, Edit(chat_id=6101, message_id=lesson["message_id"], text=lesson["text"]))
+    log = await world.client.log()
+    assert [c["status"] for c in log["calls"] if c["method"] == "editMessageText"] == [400]
