@@ -13,7 +13,7 @@ import signal
 import subprocess
 import time
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -372,3 +372,25 @@ async def test_chat_not_found_and_message_not_modified_are_handled(world: World)
         await perform(bot, Edit(chat_id=6101, message_id=lesson["message_id"], text=lesson["text"]))
     log = await world.client.log()
     assert [c["status"] for c in log["calls"] if c["method"] == "editMessageText"] == [400]
+
+
+async def test_lessons_survive_connection_resets_and_timeouts(world: World) -> None:
+    """A reset connection and a send PTB times out on: retried later, each lesson arrives (a timed-out send
+    that Telegram did accept may arrive twice: the documented duplicate)."""
+    birth = date(2026, 10, 21)
+    for user_id in (6201, 6202):
+        world.enrol(user_id, "en", birth=birth)
+        await world.client.send_text(user_id, "hi")
+    await world.client.add_faults(
+        {"method": "sendMessage", "kind": "reset", "times": 1},
+        {"method": "sendMessage", "kind": "stall", "seconds": 8, "times": 1},
+    )
+    stats = await world.dispatcher.tick()
+    assert stats.retried >= 1
+    for _ in range(6):
+        world.clock.now += timedelta(minutes=5)
+        await world.dispatcher.tick()
+    for user_id in (6201, 6202):
+        assert [r.status for r in world.rows(user_id)] == [OutboxStatus.SENT]
+        lessons = await world.lessons_received(user_id)
+        assert 1 <= len(lessons) <= 2
