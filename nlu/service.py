@@ -25,12 +25,31 @@ class NluUnavailable(RuntimeError):
     """Rasa is not installed here, or no model is trained."""
 
 
+def rasa_keys() -> list[Path]:
+    """The write keys Rasa ships for its usage analytics (Segment) and crash reports (Sentry)."""
+    return list(RASA_VENV.glob("lib/python*/site-packages/rasa/keys"))
+
+
 def rasa_env() -> dict[str, str]:
-    """Rasa's environment: quiet TensorFlow, and the project folder importable (Dodam's own component)."""
+    """Rasa's environment: quiet TensorFlow, and the project folder importable (Dodam's own component).
+
+    Nothing leaves this machine: telemetry is switched off, and the shipped write keys are removed, because
+    Rasa starts crash reporting to Sentry whenever that key file exists, whatever the telemetry setting.
+    """
+    for key_file in rasa_keys():
+        key_file.unlink(missing_ok=True)
     path = os.pathsep.join(p for p in (str(PROJECT), os.environ.get("PYTHONPATH", "")) if p)
     # Rasa's training cache goes under var/, not into the source tree (it is hundreds of MB).
     cache = os.environ.get("RASA_CACHE_DIRECTORY", str(MODELS.parent / "rasa-cache"))
-    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": path, "RASA_CACHE_DIRECTORY": cache}
+    # Telemetry off: Rasa would otherwise report usage and crashes to its servers (Sentry); nothing about a
+    # mother may leave this machine.
+    return {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "PYTHONPATH": path,
+        "RASA_CACHE_DIRECTORY": cache,
+        "RASA_TELEMETRY_ENABLED": "false",
+    }
 
 
 def rasa_bin() -> Path:

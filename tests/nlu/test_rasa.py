@@ -40,6 +40,12 @@ def rasa() -> Iterator[service.RasaServer]:
     server.stop()
 
 
+def test_rasa_reports_nothing_to_third_parties(rasa: service.RasaServer) -> None:
+    env = service.rasa_env()
+    assert env["RASA_TELEMETRY_ENABLED"] == "false"
+    assert service.rasa_keys() == [], "with its key file Rasa sends crash reports to Sentry"
+
+
 @pytest.mark.parametrize("held_out", [TESTS, DEV], ids=["test", "dev"])
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_intents_on_held_out_phrasing(rasa: service.RasaServer, language: str, held_out: Path) -> None:
