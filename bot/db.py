@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -33,6 +37,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
+        _WRITE_LOCKS[engine] = threading.RLock()
         return engine
     # pre_ping: a PostgreSQL restart must not surface as an error on the next message.
     return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -44,8 +49,15 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose work is committed on success and rolled back on any error."""
-    with factory() as session, session.begin():
+    """A session whose work is committed on success and rolled back on any error.
+
+    On SQLite the transactions of one process take turns on a lock first. SQLite has a single writer; without
+    this, waiting writers poll with the driver's busy handler, which sleeps 1, 2, 5 … 100 ms between tries, and
+    under load some wait hundreds of milliseconds while others go ahead. The lock queues them in order instead.
+    """
+    bind = factory.kw.get("bind")
+    lock = _WRITE_LOCKS.get(bind) if isinstance(bind, Engine) else None
+    with lock if lock is not None else contextlib.nullcontext(), factory() as session, session.begin():
         yield session
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,9 @@ def digest(payload: dict[str, Any]) -> str:
 class Inbox:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
+        self._pending: set[int] = set()
+        self._pending_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
 
     def store(self, items: Iterable[tuple[int, int | None, dict[str, Any]]]) -> None:
         """Keep ``(update_id, chat_id, payload)`` items.
@@ -71,13 +75,30 @@ class Inbox:
             )
 
     def forget(self, update_id: int) -> None:
-        """The item was answered: drop the message it holds, keep its id a while to recognise a repeat."""
-        with transaction(self.sessions) as session:
-            session.execute(
-                update(InboxItem)
-                .where(InboxItem.id == update_id)
-                .values(payload={}, replies=None, chat_id=None, answered_at=utcnow())
-            )
+        """The item was answered: drop the message it holds, keep its id a while to recognise a repeat.
+
+        Returns once that is committed. Concurrent calls are committed together (group commit): one caller
+        writes every id waiting at that moment, so a busy bot does one write for many answers instead of
+        queueing for SQLite's single writer lock once per answer.
+        """
+        with self._pending_lock:
+            self._pending.add(update_id)
+        with self._flush_lock:
+            with self._pending_lock:
+                ids, self._pending = self._pending, set()
+            if not ids:
+                return  # another caller committed ours
+            try:
+                with transaction(self.sessions) as session:
+                    session.execute(
+                        update(InboxItem)
+                        .where(InboxItem.id.in_(sorted(ids)))
+                        .values(payload={}, replies=None, chat_id=None, answered_at=utcnow())
+                    )
+            except Exception:
+                with self._pending_lock:
+                    self._pending |= ids  # not committed: the next caller tries again
+                raise
 
     def purge_answered(self, before: datetime) -> int:
         """Drop the ids of items answered before ``before``; Telegram does not redeliver after a day."""
