@@ -8,6 +8,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from telegram import Update
@@ -110,6 +111,9 @@ class BotRunner:
         return self.content.library
 
     async def start(self) -> None:
+        # Each update takes up to three short trips to a worker thread (store, turn, mark answered); asyncio's
+        # default pool (cores + 4 threads) queues them behind each other under load.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="db"))
         app = build_application(
             self.settings, self.conversation, token=self.token, inbox=self.inbox, after_turn=self.wake_alerts
         )
