@@ -22,6 +22,7 @@ from bot.domain.staff import add_staff, new_binding_code
 from bot.i18n import LANGUAGES
 from bot.models import Case, CaseEvent, Staff, StaffRole, utcnow
 from bot.screening.cli import register as register_screening
+from bot.telegram.logs import redact_updates_in
 from nlu.cli import register as register_nlu
 from nlu.service import NluUnavailable
 
@@ -198,6 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = load_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact_updates_in(logging.getLogger())
     # httpx logs every request URL, and the URL holds the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
