@@ -51,6 +51,12 @@ def stop(bot: subprocess.Popen[bytes]) -> None:
             bot.wait(timeout=5)
 
 
+async def stop_async(bot: subprocess.Popen[bytes]) -> None:
+    """:func:`stop` without blocking the event loop: the emulator runs on it, and a bot finishing its turns on
+    SIGTERM still needs the emulator to answer."""
+    await asyncio.to_thread(stop, bot)
+
+
 async def wait_until(check: Callable[[], Awaitable[bool]], *, timeout: float = 20.0, what: str = "") -> None:  # noqa: ASYNC109
     deadline = time.monotonic() + timeout
     while not await check():

@@ -26,7 +26,7 @@ from bot.emulator import Emulator, EmulatorClient
 from bot.i18n import Translator
 from bot.models import Alert, Case, InboxItem, OutboxStatus, Screening, ScreeningAnswer
 from bot.telegram.sender import perform
-from tests.e2e.process import seed_nurse, start_bot, stop, wait_until
+from tests.e2e.process import seed_nurse, start_bot, stop_async, wait_until
 from tests.e2e.world import LIBRARY, World, seed_due_lessons
 
 EN = Translator("en")
@@ -138,7 +138,7 @@ async def test_kill_mid_screen_with_her_answer_in_flight(emulator: Emulator, tmp
             killed_at = time.time()
             bot.wait(timeout=10)
         finally:
-            stop(bot)
+            await stop_async(bot)
         bot = start_bot(emulator, url)
         try:
             await wait_until(lambda: _seen_at_least(client, question(5), 1), what="question 5 after the restart")
@@ -146,7 +146,7 @@ async def test_kill_mid_screen_with_her_answer_in_flight(emulator: Emulator, tmp
                 await answer(client, n)
             await wait_until(lambda: _seen_at_least(client, "109", 1), what="the result with crisis lines")
         finally:
-            stop(bot)
+            await stop_async(bot)
         copies = [m for m in await client.bot_messages(MOTHER) if question(5) in (m.get("text") or "")]
     assert answers(url) == list(range(1, 11)), "every answer kept once, the one in flight included"
     assert count(url, select(func.count()).select_from(Screening).where(Screening.status == "completed")) == 1
@@ -171,14 +171,14 @@ async def test_a_reply_that_cannot_be_sent_is_kept_and_survives_a_kill(emulator:
             bot.send_signal(signal.SIGKILL)
             bot.wait(timeout=10)
         finally:
-            stop(bot)
+            await stop_async(bot)
         await client.clear_faults()
         bot = start_bot(emulator, url)
         try:
             await wait_until(lambda: _seen_at_least(client, question(3), 1), what="the kept reply after the restart")
             await asyncio.sleep(1.5)
         finally:
-            stop(bot)
+            await stop_async(bot)
         assert await seen(client, MOTHER, question(3)) == 1
         # Run twice, the turn would have found question 2 already answered and said so.
         assert await seen(client, MOTHER, EN("That button belongs to an earlier question, which has moved on.")) == 0
@@ -213,7 +213,7 @@ async def test_kill_between_a_case_and_its_alert(emulator: Emulator, tmp_path: P
             bot.send_signal(signal.SIGKILL)
             bot.wait(timeout=10)
         finally:
-            stop(bot)
+            await stop_async(bot)
         assert not any("109" in t for t in await texts(client, MOTHER)), "nothing could be sent before the kill"
         await client.clear_faults()
         bot = start_bot(emulator, url)
@@ -223,7 +223,7 @@ async def test_kill_between_a_case_and_its_alert(emulator: Emulator, tmp_path: P
             await wait_until(lambda: _alerted(client), timeout=45, what="the nurse's alert")
             await asyncio.sleep(2)  # anything sent twice would have gone by now
         finally:
-            stop(bot)
+            await stop_async(bot)
         assert sum("109" in t for t in await texts(client, MOTHER)) == 1
         assert len(await _alerts(client)) == 1
     assert count(url, select(func.count()).select_from(Case)) == 1
@@ -259,7 +259,7 @@ async def test_alerts_survive_timeouts_and_connection_resets(emulator: Emulator,
             await wait_until(lambda: _alerted(client), timeout=60, what="the alert through timeouts and resets")
             await wait_until(lambda: _seen_at_least_chat(client, MOTHER, 1, "109"), timeout=60, what="her reply")
         finally:
-            stop(bot)
+            await stop_async(bot)
         log = await client.log()
     failed = [c for c in log["calls"] if c["method"] == "sendMessage" and c["status"] != 200]
     assert len(failed) >= 3, "the resets were met and retried"
@@ -320,7 +320,7 @@ async def test_postgres_restart_under_the_running_bot_loses_nothing(emulator: Em
             await asyncio.sleep(3)  # a duplicate would arrive in this time
             assert bot.poll() is None, "the bot survived the restart"
         finally:
-            stop(bot)
+            await stop_async(bot)
         replies = [await _replies(client, MOTHER + i, title) for i in range(mothers)]
     assert sent >= 2, "messages were sent while the database was down"
     assert [r[0] for r in replies] == [1 + sent] * mothers, "one answer for every message, none lost, none twice"
