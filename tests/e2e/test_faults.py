@@ -8,16 +8,18 @@ the turn's transaction. So after a crash a turn is never lost and never run twic
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import signal
 import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from telegram import Bot
 
 from bot.db import make_engine, make_session_factory
@@ -38,13 +40,20 @@ def question(n: int) -> str:
     return EN("Question {n} of {total}", n=n, total=10)
 
 
-def count(url: str, statement: object) -> int:
+@contextlib.contextmanager
+def database(url: str) -> Iterator[Session]:
+    """A session on the bot's database, from outside the bot process."""
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as s:
-            return int(s.scalar(statement) or 0)  # type: ignore[call-overload]
+            yield s
     finally:
         engine.dispose()
+
+
+def count(url: str, statement: object) -> int:
+    with database(url) as s:
+        return int(s.scalar(statement) or 0)  # type: ignore[call-overload]
 
 
 async def texts(client: EmulatorClient, chat_id: int) -> list[str]:
@@ -62,7 +71,7 @@ async def open_screen(client: EmulatorClient) -> None:
     await press(client, EN("💬 How am I feeling?"), EN("💬 How am I feeling?"))
     await wait_until(lambda: _has_button(client, EN("Start now")), what="the screen's offer")
     await press(client, EN("Start now"), EN("Start now"))
-    await wait_until(lambda: _seen_at_least(client, question(1), 1), what="question 1")
+    await wait_until(lambda: _seen_at_least(client, MOTHER, 1, question(1)), what="question 1")
 
 
 async def _latest_with(client: EmulatorClient, needle: str) -> dict | None:  # type: ignore[type-arg]
@@ -84,34 +93,22 @@ async def press(client: EmulatorClient, needle: str, button: str | int) -> None:
     await client.press(MOTHER, button, message_id=message["message_id"])
 
 
-async def _seen_at_least(client: EmulatorClient, needle: str, n: int) -> bool:
-    return await seen(client, MOTHER, needle) >= n
-
-
 async def answer(client: EmulatorClient, n: int) -> None:
     """Press the first option of question ``n`` and wait for the next question."""
     await press(client, question(n), 0)
     if n < 10:
-        await wait_until(lambda: _seen_at_least(client, question(n + 1), 1), what=f"question {n + 1}")
+        await wait_until(lambda: _seen_at_least(client, MOTHER, 1, question(n + 1)), what=f"question {n + 1}")
 
 
 def _unanswered(url: str) -> list[tuple[int, dict]]:  # type: ignore[type-arg]
-    engine = make_engine(url)
-    try:
-        with make_session_factory(engine)() as s:
-            items = s.scalars(select(InboxItem).where(InboxItem.answered_at.is_(None))).all()
-            return [(i.id, {"payload": i.payload, "replies": i.replies, "attempts": i.attempts}) for i in items]
-    finally:
-        engine.dispose()
+    with database(url) as s:
+        items = s.scalars(select(InboxItem).where(InboxItem.answered_at.is_(None))).all()
+        return [(i.id, {"payload": i.payload, "replies": i.replies, "attempts": i.attempts}) for i in items]
 
 
 def answers(url: str) -> list[int]:
-    engine = make_engine(url)
-    try:
-        with make_session_factory(engine)() as s:
-            return list(s.scalars(select(ScreeningAnswer.item_number).order_by(ScreeningAnswer.item_number)))
-    finally:
-        engine.dispose()
+    with database(url) as s:
+        return list(s.scalars(select(ScreeningAnswer.item_number).order_by(ScreeningAnswer.item_number)))
 
 
 @pytest.fixture
@@ -141,10 +138,12 @@ async def test_kill_mid_screen_with_her_answer_in_flight(emulator: Emulator, tmp
             await stop_async(bot)
         bot = start_bot(emulator, url)
         try:
-            await wait_until(lambda: _seen_at_least(client, question(5), 1), what="question 5 after the restart")
+            await wait_until(
+                lambda: _seen_at_least(client, MOTHER, 1, question(5)), what="question 5 after the restart"
+            )
             for n in range(5, 11):
                 await answer(client, n)
-            await wait_until(lambda: _seen_at_least(client, "109", 1), what="the result with crisis lines")
+            await wait_until(lambda: _seen_at_least(client, MOTHER, 1, "109"), what="the result with crisis lines")
         finally:
             await stop_async(bot)
         copies = [m for m in await client.bot_messages(MOTHER) if question(5) in (m.get("text") or "")]
@@ -175,7 +174,9 @@ async def test_a_reply_that_cannot_be_sent_is_kept_and_survives_a_kill(emulator:
         await client.clear_faults()
         bot = start_bot(emulator, url)
         try:
-            await wait_until(lambda: _seen_at_least(client, question(3), 1), what="the kept reply after the restart")
+            await wait_until(
+                lambda: _seen_at_least(client, MOTHER, 1, question(3)), what="the kept reply after the restart"
+            )
             await asyncio.sleep(1.5)
         finally:
             await stop_async(bot)
@@ -203,7 +204,7 @@ async def test_kill_between_a_case_and_its_alert(emulator: Emulator, tmp_path: P
         await client.send_text(NURSE, "hi")  # the emulator only delivers to chats it knows
         bot = start_bot(emulator, url)
         try:
-            await wait_until(lambda: _seen_at_least_chat(client, NURSE, 1), what="the bot answering the nurse")
+            await wait_until(lambda: _seen_at_least(client, NURSE, 1), what="the bot answering the nurse")
             await client.add_faults({"method": "sendMessage", "kind": "reset", "times": 1000})
             await client.send_text(MOTHER, DANGER, language_code="en")
             await wait_until(
@@ -218,7 +219,7 @@ async def test_kill_between_a_case_and_its_alert(emulator: Emulator, tmp_path: P
         await client.clear_faults()
         bot = start_bot(emulator, url)
         try:
-            await wait_until(lambda: _seen_at_least_chat(client, MOTHER, 1, "109"), what="her crisis reply")
+            await wait_until(lambda: _seen_at_least(client, MOTHER, 1, "109"), what="her crisis reply")
             # An alert in flight at the kill is the dead process's until its lease (30 s) runs out.
             await wait_until(lambda: _alerted(client), timeout=45, what="the nurse's alert")
             await asyncio.sleep(2)  # anything sent twice would have gone by now
@@ -229,7 +230,7 @@ async def test_kill_between_a_case_and_its_alert(emulator: Emulator, tmp_path: P
     assert count(url, select(func.count()).select_from(Case)) == 1
 
 
-async def _seen_at_least_chat(client: EmulatorClient, chat_id: int, n: int, needle: str = "") -> bool:
+async def _seen_at_least(client: EmulatorClient, chat_id: int, n: int, needle: str = "") -> bool:
     return sum(needle in t for t in await texts(client, chat_id)) >= n
 
 
@@ -250,14 +251,14 @@ async def test_alerts_survive_timeouts_and_connection_resets(emulator: Emulator,
         await client.send_text(NURSE, "hi")
         bot = start_bot(emulator, url)
         try:
-            await wait_until(lambda: _seen_at_least_chat(client, NURSE, 1), what="the bot answering the nurse")
+            await wait_until(lambda: _seen_at_least(client, NURSE, 1), what="the bot answering the nurse")
             await client.add_faults(
                 {"method": "sendMessage", "kind": "stall", "seconds": 8, "times": 2},
                 {"method": "sendMessage", "kind": "reset", "times": 3},
             )
             await client.send_text(MOTHER, DANGER, language_code="en")
             await wait_until(lambda: _alerted(client), timeout=60, what="the alert through timeouts and resets")
-            await wait_until(lambda: _seen_at_least_chat(client, MOTHER, 1, "109"), timeout=60, what="her reply")
+            await wait_until(lambda: _seen_at_least(client, MOTHER, 1, "109"), timeout=60, what="her reply")
         finally:
             await stop_async(bot)
         log = await client.log()
