@@ -15,7 +15,7 @@ RASA_STAMP := $(RASA_VENV)/.installed
 PY310 ?= $(shell for p in $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10*/bin/python3.10 $$(command -v python3.10); do \
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: setup run test test-slow lint i18n bench migrate sandbox clean nlu-setup nlu-train nlu-evaluate
+.PHONY: setup run test test-dates test-slow lint i18n bench migrate sandbox clean nlu-setup nlu-train nlu-evaluate
 
 setup: $(STAMP) $(MO) migrate nlu-train
 
@@ -55,6 +55,12 @@ sandbox: setup
 
 test: $(STAMP) $(MO) nlu-train
 	$(BIN)/pytest -q -m "not slow"
+
+# The suite with the test day and every Python process's clock moved (tests/clock.py): nothing may depend
+# on the calendar. `make test-dates DAYS="2026-12-31 2028-02-29"`.
+DAYS ?= 2026-12-31 2027-02-08 2028-02-29 2028-12-04
+test-dates: $(STAMP) $(MO) nlu-train
+	@for day in $(DAYS); do echo "== test day $$day"; DODAM_TEST_DAY=$$day $(BIN)/pytest -q -m "not slow" || exit 1; done
 
 test-slow: $(STAMP) $(MO)
 	$(BIN)/pytest -q -m slow

@@ -93,6 +93,11 @@ def synthetic(mothers: int, today: date, seed: int, enrolled: str) -> Iterator[t
         yield mother_rows, baby_rows
 
 
+def enrolled_on(today: date) -> date:
+    """Every synthetic mother enrolled before her oldest possible baby was born (the date only labels rows)."""
+    return today - timedelta(days=PAST_DAYS + 1)
+
+
 def _copy_text(rows: Rows) -> str:
     return "".join("\t".join(r"\N" if v is None else str(v) for v in row) + "\n" for row in rows)
 
@@ -106,7 +111,7 @@ def load_postgres(url: str, mothers: int, today: date, seed: int) -> None:
             with conn.cursor() as cur:
                 babies: list[str] = []
                 with cur.copy(f"COPY mothers ({MOTHER_COLUMNS}) FROM STDIN") as copy_mothers:
-                    for mother_rows, baby_rows in synthetic(mothers, today, seed, "2025-01-01 00:00:00+00"):
+                    for mother_rows, baby_rows in synthetic(mothers, today, seed, f"{enrolled_on(today)} 00:00:00+00"):
                         copy_mothers.write(_copy_text(mother_rows))
                         babies.append(_copy_text(baby_rows))
                 with cur.copy(f"COPY babies ({BABY_COLUMNS}) FROM STDIN") as copy_babies:
@@ -134,7 +139,7 @@ def load_sqlite(path: str, mothers: int, today: date, seed: int) -> None:
         conn.execute("PRAGMA synchronous=OFF")
         m_marks = ", ".join("?" * len(MOTHER_COLUMNS.split(",")))
         b_marks = ", ".join("?" * len(BABY_COLUMNS.split(",")))
-        for mother_rows, baby_rows in synthetic(mothers, today, seed, "2025-01-01 00:00:00.000000"):
+        for mother_rows, baby_rows in synthetic(mothers, today, seed, f"{enrolled_on(today)} 00:00:00.000000"):
             conn.executemany(f"INSERT INTO mothers ({MOTHER_COLUMNS}) VALUES ({m_marks})", mother_rows)
             conn.executemany(f"INSERT INTO babies ({BABY_COLUMNS}) VALUES ({b_marks})", baby_rows)
         conn.commit()

@@ -22,6 +22,8 @@ from datetime import MAXYEAR, MINYEAR, date, timedelta
 from enum import StrEnum
 from typing import Final
 
+from bot.months import years_before
+
 __all__ = [
     "MAX_BIRTH_AGE",
     "MAX_DUE_AHEAD",
@@ -410,18 +412,6 @@ def _resolve_year(month: int, day: int, *, kind: DateKind, today: date) -> date 
 # --------------------------------------------------------------------------------------------
 
 
-def _years_before(today: date, years: int) -> date:
-    """The same calendar day `years` years earlier; Feb 29 falls back to Feb 28."""
-    year = today.year - years
-    if year < MINYEAR:
-        return date.min
-    try:
-        return today.replace(year=year)
-    except ValueError:
-        # Feb 29 -> Feb 28 rather than Mar 1: the more lenient choice for a boundary day.
-        return date(year, today.month, 28)
-
-
 def validate_date(value: date, *, kind: DateKind, today: date) -> DateProblem | None:
     """Check that a date is plausible for the question asked.
 
@@ -448,7 +438,7 @@ def validate_date(value: date, *, kind: DateKind, today: date) -> DateProblem | 
     if kind == DateKind.BIRTH:
         if value > today:
             return DateProblem.BIRTH_IN_FUTURE
-        if value < _years_before(today, MAX_BIRTH_AGE):
+        if value < years_before(today, MAX_BIRTH_AGE):
             return DateProblem.BIRTH_TOO_OLD
         return None
     raise ValueError(f"unknown date kind: {kind!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from babel.messages.pofile import read_po
 from sqlalchemy import create_engine, text
 
 from bot.i18n import LANGUAGES, LOCALES_DIR, translations
+from tests.clock import NOW, shift_system_clock
 
 PG_URL = os.environ.get("DODAM_TEST_DATABASE_URL", "")
 
@@ -32,6 +33,7 @@ def _compile_catalogs() -> None:
 
 
 _compile_catalogs()
+shift_system_clock()
 
 
 @pytest.fixture
@@ -76,5 +78,5 @@ class Clock:
 
 @pytest.fixture
 def clock() -> Clock:
-    # 10:00 in Seoul on 25 November 2026.
-    return Clock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
+    """10:00 in Seoul on the test day (tests/clock.py)."""
+    return Clock(NOW)

@@ -6,7 +6,6 @@ this module only holds the resulting values and the pure logic on them.
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from bot.content.markup import plain_text, telegram_length
+from bot.months import add_months
 
 __all__ = [
     "BUTTON_LIMIT_BYTES",
@@ -57,13 +57,6 @@ _ANCHOR_ORDER: Final = {"due": 0, "birth": 1}
 _UNIT_ORDER: Final = {"day": 0, "week": 1, "month": 2}
 
 
-def _add_months(start: date, months: int) -> date:
-    """The same day `months` calendar months later, clamped to a shorter month's end (31 Jan → 28 Feb)."""
-    index = start.month - 1 + months
-    year, month = start.year + index // 12, index % 12 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
-
-
 @dataclass(frozen=True)
 class Timing:
     """When a lesson is due, relative to the due date (pregnancy) or to the birth date (baby).
@@ -91,7 +84,7 @@ class Timing:
             return anchor_date + timedelta(days=self.amount)
         if self.unit == "week":
             return anchor_date + timedelta(weeks=self.amount)
-        return _add_months(anchor_date, self.amount)
+        return add_months(anchor_date, self.amount)
 
     @property
     def approximate_days(self) -> int:

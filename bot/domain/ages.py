@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.i18n import Translator
+from bot.months import whole_months
 
 PREGNANCY_DAYS = 280  # 40 weeks from the last menstrual period to the due date
 
@@ -25,12 +26,5 @@ def describe_baby_age(birth: date, today: date, t: Translator) -> str:
         return t.plural("{n} day old", "{n} days old", days)
     if days < 13 * 7:
         return t.plural("{n} week old", "{n} weeks old", days // 7)
-    months = _whole_months(birth, today)
+    months = whole_months(birth, today)
     return t.plural("{n} month old", "{n} months old", months)
-
-
-def _whole_months(birth: date, today: date) -> int:
-    months = (today.year - birth.year) * 12 + today.month - birth.month
-    if today.day < birth.day:
-        months -= 1
-    return max(0, months)

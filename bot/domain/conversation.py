@@ -64,6 +64,7 @@ from bot.models import (
     Screening,
     utcnow,
 )
+from bot.months import years_before
 from nlu.client import NluClient
 from nlu.safety import SafetyDetector, default_detector
 
@@ -721,7 +722,7 @@ class _Turn:
     def date_range(self, kind: DateKind) -> tuple[date, date]:
         if kind is DateKind.DUE:
             return self.today, self.today + timedelta(weeks=43)
-        return _years_before(self.today, 2), self.today
+        return years_before(self.today, 2), self.today
 
     def on_calendar_open(self, _value: str) -> None:
         kind = self.date_kind()
@@ -1616,13 +1617,6 @@ def _language_named(text: str) -> str | None:
         if wanted in (code.casefold(), name.casefold()):
             return code
     return None
-
-
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
 
 
 def mark_undeliverable(session_factory: sessionmaker[Session], chat_id: int) -> None:

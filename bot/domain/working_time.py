@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import holidays as holiday_calendars
 import yaml
 
 from bot.models import CasePriority
@@ -22,7 +25,7 @@ class WorkingTime:
     start: int  # hour
     end: int
     weekdays: frozenset[int]  # Monday = 0
-    holidays: frozenset[date] = field(default_factory=frozenset)
+    holidays: Container[date] = field(default_factory=frozenset)
 
     def is_working_day(self, day: date) -> bool:
         return day.weekday() in self.weekdays and day not in self.holidays
@@ -73,7 +76,7 @@ def rules(path: Path = CONFIG_FILE) -> EscalationRules:
         start=int(start),
         end=int(end),
         weekdays=frozenset(_DAYS.index(d) for d in wt["days"]),
-        holidays=frozenset(d if isinstance(d, date) else date.fromisoformat(str(d)) for d in data["holidays"]),
+        holidays=public_holidays(data["holidays"]),
     )
     deadlines = data["deadlines"]
     return EscalationRules(
@@ -82,3 +85,34 @@ def rules(path: Path = CONFIG_FILE) -> EscalationRules:
         high_working_hours=float(deadlines["high"]["working_hours"]),
         routine_working_days=float(deadlines["routine"]["working_days"]),
     )
+
+
+class Holidays:
+    """A country's public holidays in every year, from the maintained ``holidays`` library (lunar-calendar and
+    substitute holidays included), with the programme's own days off added and any it works removed.
+
+    A hand-kept list of dates runs out at its last year and silently turns every later holiday into a working
+    day; the library computes any year.
+    """
+
+    def __init__(self, country: str, *, add: Iterable[date] = (), remove: Iterable[date] = ()) -> None:
+        self._calendar = holiday_calendars.country_holidays(country)
+        self._add, self._remove = frozenset(add), frozenset(remove)
+
+    def __contains__(self, day: object) -> bool:
+        if not isinstance(day, date) or day in self._remove:
+            return False
+        return day in self._add or day in self._calendar
+
+
+def public_holidays(config: dict[str, Any]) -> Holidays:
+    """The ``holidays:`` section of escalation.yaml: ``country`` (ISO code), optional ``add`` and ``remove``."""
+    return Holidays(
+        str(config["country"]),
+        add=(_as_date(d) for d in config.get("add") or ()),
+        remove=(_as_date(d) for d in config.get("remove") or ()),
+    )
+
+
+def _as_date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))

@@ -30,7 +30,7 @@ import traceback
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +57,13 @@ from bot.models import (
     OutboxMessage,
     OutboxStatus,
 )
+from tests.clock import TODAY  # the harness clock: 10:00 in Seoul on this day
 from tests.e2e.conftest import Harness
 
 JSON = dict[str, Any]
 
 USERS = tuple(range(810_001, 810_007))  # six mothers-to-be, shared by every example
-TODAY = date(2026, 11, 25)  # the harness clock: 10:00 in Seoul
-BORN = TODAY - timedelta(weeks=5)  # 2026-10-21: a baby five weeks old
+BORN = TODAY - timedelta(weeks=5)  # a baby five weeks old
 DUE = TODAY + timedelta(weeks=12)
 BOT_USERNAME = "DodamTestBot"
 
@@ -230,7 +230,7 @@ FORGED_DATA = [
     f"day:{DUE.isoformat()}",
     "day:0001-01-01",
     "cal:abc",
-    "cal:2026-11",
+    f"cal:{TODAY:%Y-%m}",
     "cal:1-1",
     "cal:99999-1",
     "pick:calendar",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -12,6 +12,7 @@ from bot.domain.invites import create_invite
 from bot.domain.staff import add_staff
 from bot.i18n import Translator
 from bot.models import AuditEvent, Case, CaseEvent, StaffRole
+from tests.clock import weeks_ago
 from tests.e2e.test_screening import take
 from tests.e2e.world import World
 from tests.integration.chat import Chat
@@ -52,7 +53,7 @@ async def test_crisis_alert_escalation_acknowledgement_relay_and_resolution(worl
     mother.data("lang:vi")
     mother.data("consent:yes")
     mother.data("stage:born")
-    mother.data(f"day:{date(2026, 10, 21).isoformat()}")
+    mother.data(f"day:{weeks_ago(5).isoformat()}")
     mother.data("count:1")
     await world.client.send_text(MOTHER, "chào", language_code="vi")
 
@@ -135,7 +136,7 @@ async def test_wrong_nurse_cannot_see_or_act_and_off_duty_is_skipped(world: Worl
     outsider.command("start", payload)
     mother = Chat(world.conversation, MOTHER, language_code="en")
     mother.command("start", str(staff["invite"]))
-    for data in ("lang:en", "consent:yes", "stage:born", f"day:{date(2026, 10, 21).isoformat()}", "count:1"):
+    for data in ("lang:en", "consent:yes", "stage:born", f"day:{weeks_ago(5).isoformat()}", "count:1"):
         mother.data(data)
     # Kim goes off duty: her alerts go to the backup and supervisor instead.
     staff[str(KIM)].command("offduty")
@@ -167,7 +168,7 @@ async def test_unreachable_chain_goes_to_every_admin(world: World) -> None:
         await world.client.configure(blocked_users=[user_id])
     mother = Chat(world.conversation, MOTHER, language_code="en")
     mother.command("start", str(staff["invite"]))
-    for data in ("lang:en", "consent:yes", "stage:born", f"day:{date(2026, 10, 21).isoformat()}", "count:1"):
+    for data in ("lang:en", "consent:yes", "stage:born", f"day:{weeks_ago(5).isoformat()}", "count:1"):
         mother.data(data)
     take(mother, "epds", [0, 0, 0, 0, 0, 0, 0, 0, 0, 3])
     for _ in range(4):
@@ -188,7 +189,7 @@ async def test_cases_cli_lists_shows_and_assigns(world: World, monkeypatch, caps
     staff = await staff_world(world)
     mother = Chat(world.conversation, MOTHER, language_code="en")
     mother.command("start", str(staff["invite"]))
-    for data in ("lang:en", "consent:yes", "stage:born", f"day:{date(2026, 10, 21).isoformat()}", "count:1"):
+    for data in ("lang:en", "consent:yes", "stage:born", f"day:{weeks_ago(5).isoformat()}", "count:1"):
         mother.data(data)
     mother.data("nurse:ask")
     monkeypatch.setenv("DODAM_DATABASE_URL", world.settings.database_url)

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,7 @@ from bot.emulator import Emulator, EmulatorClient
 from bot.i18n import Translator
 from bot.models import Alert, Case, InboxItem, OutboxStatus, Screening, ScreeningAnswer
 from bot.telegram.sender import perform
+from tests.clock import weeks_ago
 from tests.e2e.process import seed_nurse, start_bot, stop_async, wait_until
 from tests.e2e.world import LIBRARY, World, seed_due_lessons
 
@@ -352,7 +353,7 @@ async def _lessons_out(client: EmulatorClient, mothers: int, title: str) -> bool
 async def test_chat_not_found_and_message_not_modified_are_handled(world: World) -> None:
     """400 "chat not found" fails that one lesson once (recorded, never retried) while the next mother still
     gets hers; 400 "message is not modified" on an edit is success, not an error."""
-    birth = date(2026, 10, 21)
+    birth = weeks_ago(5)
     world.enrol(6101, "en", birth=birth)
     world.enrol(6102, "en", birth=birth)  # never wrote to the emulator: Telegram does not know her chat
     await world.client.send_text(6101, "hi")
@@ -378,7 +379,7 @@ async def test_chat_not_found_and_message_not_modified_are_handled(world: World)
 async def test_lessons_survive_connection_resets_and_timeouts(world: World) -> None:
     """A reset connection and a send PTB times out on: retried later, each lesson arrives (a timed-out send
     that Telegram did accept may arrive twice: the documented duplicate)."""
-    birth = date(2026, 10, 21)
+    birth = weeks_ago(5)
     for user_id in (6201, 6202):
         world.enrol(user_id, "en", birth=birth)
         await world.client.send_text(user_id, "hi")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -15,12 +15,13 @@ from bot.domain.conversation import Conversation
 from bot.domain.messages import SendDocument
 from bot.domain.privacy import purge_old_messages
 from bot.models import Alert, AuditEvent, Case, CaseEvent, ChatMessage, Mother, ScreeningAnswer
+from tests.clock import weeks_ago
 from tests.e2e.test_escalation import staff_world
 from tests.e2e.test_screening import take
 from tests.e2e.world import LIBRARY, World
 from tests.integration.chat import Chat
 
-BIRTH = date(2026, 10, 21)
+BIRTH = weeks_ago(5)
 
 
 async def test_mydata_sends_a_readable_summary_and_a_json_file(world: World) -> None:
@@ -32,7 +33,7 @@ async def test_mydata_sends_a_readable_summary_and_a_json_file(world: World) -> 
     document = next(a for a in chat.last if isinstance(a, SendDocument))
     data = json.loads(document.content)
     assert data["profile"]["language"] == "vi"
-    assert data["babies"] == [{"status": "born", "due_date": None, "birth_date": "2026-10-21"}]
+    assert data["babies"] == [{"status": "born", "due_date": None, "birth_date": BIRTH.isoformat()}]
     assert data["screenings"][0]["instrument"] == "phq9" and data["screenings"][0]["total"] == 1
     assert any(m["text"] == "con ngủ ít quá" for m in data["messages"])
     assert data["consent"][0]["accepted"] is True

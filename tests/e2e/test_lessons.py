@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -11,6 +11,7 @@ from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.planner import plan_lessons
 from bot.delivery.ratelimit import RateLimiter
 from bot.models import Mother, MotherStatus, OutboxStatus
+from tests.clock import at_seoul, days_ago, weeks_ago
 from tests.e2e.world import KST_10, LIBRARY, World
 
 
@@ -19,7 +20,7 @@ def title(slug: str, language: str) -> str:
 
 
 async def test_five_week_old_baby_gets_the_right_lesson_once_in_her_language(world: World) -> None:
-    birth = date(2026, 10, 21)  # 5 weeks before 25 Nov
+    birth = weeks_ago(5)
     world.enrol(6001, "vi", birth=birth)
     # The emulator only knows chats that wrote to it.
     await world.client.send_text(6001, "xin chào", language_code="vi")
@@ -41,21 +42,21 @@ async def test_five_week_old_baby_gets_the_right_lesson_once_in_her_language(wor
 async def test_quiet_hours_and_one_lesson_a_day(world: World) -> None:
     # Enrolled at 23:00 in Seoul with a baby of 11 days: day-5 lesson is past its window; week-1 still
     # relevant (7 days) — but it is quiet hours, so it waits for 10:00.
-    world.clock.now = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
-    world.enrol(6002, "ko", birth=date(2026, 11, 14))
+    world.clock.now = at_seoul(23)
+    world.enrol(6002, "ko", birth=days_ago(11))
     await world.client.send_text(6002, "안녕", language_code="ko")
     stats = await world.dispatcher.tick()
     assert stats.sent == 0 and stats.reasons == {"quiet_hours": 1}
     row = world.rows(6002)[0]
-    assert row.status == OutboxStatus.PLANNED and row.due_at == datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
-    world.clock.now = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+    assert row.status == OutboxStatus.PLANNED and row.due_at == at_seoul(10, days=1)
+    world.clock.now = at_seoul(10, days=1)
     assert (await world.dispatcher.tick()).sent == 1
 
 
 async def test_late_enrolment_never_floods(world: World) -> None:
     # Baby 5 days old: the day-3 lesson (relevant 5 days) is overdue and the day-5 one is due today.
     # She gets one today and the other tomorrow; the day-1 lesson's window has passed.
-    world.enrol(6003, "en", birth=date(2026, 11, 20))
+    world.enrol(6003, "en", birth=days_ago(5))
     await world.client.send_text(6003, "hi")
     planned = [r.lesson_slug for r in world.rows(6003)]
     assert planned == ["baby-d3-good-latch", "baby-d5-enough-milk"]
@@ -70,7 +71,7 @@ async def test_late_enrolment_never_floods(world: World) -> None:
 
 
 async def test_expired_lessons_are_recorded_as_skipped(world: World) -> None:
-    world.enrol(6004, "tl", birth=date(2026, 11, 14))  # week-1 lesson due 21 Nov, relevant until 28 Nov
+    world.enrol(6004, "tl", birth=days_ago(11))  # the week-1 lesson was due 4 days ago, relevant for 3 more
     await world.client.send_text(6004, "hello", language_code="tl")
     world.clock.now = KST_10 + timedelta(days=5)  # the bot was down for days
     stats = await world.dispatcher.tick()
@@ -80,8 +81,8 @@ async def test_expired_lessons_are_recorded_as_skipped(world: World) -> None:
 
 
 async def test_flood_wait_server_error_and_block(world: World) -> None:
-    world.enrol(6005, "zh_Hans", birth=date(2026, 10, 21))
-    world.enrol(6006, "en", birth=date(2026, 10, 21))
+    world.enrol(6005, "zh_Hans", birth=weeks_ago(5))
+    world.enrol(6006, "en", birth=weeks_ago(5))
     await world.client.send_text(6005, "你好", language_code="zh-hans")
     await world.client.send_text(6006, "hi")
     await world.client.add_faults(
@@ -106,7 +107,7 @@ async def test_flood_wait_server_error_and_block(world: World) -> None:
 
 
 async def test_a_dead_workers_lease_is_taken_over(world: World) -> None:
-    world.enrol(6007, "en", birth=date(2026, 10, 21))
+    world.enrol(6007, "en", birth=weeks_ago(5))
     await world.client.send_text(6007, "hi")
     assert world.dispatcher.claim()  # claimed, then the worker "dies" before sending
     other = Dispatcher(
@@ -125,18 +126,18 @@ async def test_a_dead_workers_lease_is_taken_over(world: World) -> None:
 
 
 async def test_birth_switches_pregnancy_lessons_to_baby_lessons(world: World) -> None:
-    # Due 15 Dec: week 36 was 17 Nov and week 37 yesterday, both still in their 14-day windows.
-    chat = world.enrol(6008, "en", due=date(2026, 12, 15))
+    # Due in 20 days: week 36 was 8 days ago and week 37 yesterday, both still in their 14-day windows.
+    chat = world.enrol(6008, "en", due=days_ago(-20))
     assert [r.lesson_slug for r in world.rows(6008)] == ["preg-w36-feeding-cues", "preg-w37-baby-blues"]
     chat.data("menu:born")
-    chat.data(f"day:{date(2026, 11, 24).isoformat()}")  # born yesterday
+    chat.data(f"day:{days_ago(1).isoformat()}")  # born yesterday
     assert "Congratulations" in chat.said()
     slugs = {r.lesson_slug: r.status for r in world.rows(6008)}
     assert "preg-w37-baby-blues" not in slugs and slugs["baby-d1-first-feeds"] == "planned"
 
 
 async def test_lessons_menu_next_topic_feedback_more_and_delivery_time(world: World) -> None:
-    chat = world.enrol(6009, "en", birth=date(2026, 11, 24))
+    chat = world.enrol(6009, "en", birth=days_ago(1))
     chat.data("lessons:menu")
     assert "10:00" in chat.said()
     chat.press("Next lesson")
@@ -155,7 +156,7 @@ async def test_lessons_menu_next_topic_feedback_more_and_delivery_time(world: Wo
     chat.data("lessons:pause")
     assert "paused until" in chat.said()
     # Someone else's lesson button (a forged id) reveals nothing and changes nothing.
-    other = world.enrol(6010, "en", birth=date(2026, 11, 24))
+    other = world.enrol(6010, "en", birth=days_ago(1))
     other.data("fb:1:1")
     assert "moved on" in other.said()
     with world.sessions() as s:
@@ -165,7 +166,7 @@ async def test_lessons_menu_next_topic_feedback_more_and_delivery_time(world: Wo
 
 
 async def test_stop_cancels_and_start_resumes(world: World) -> None:
-    chat = world.enrol(6011, "en", birth=date(2026, 10, 21))
+    chat = world.enrol(6011, "en", birth=weeks_ago(5))
     chat.command("stop")
     chat.press("Yes, stop")
     assert [r.status for r in world.rows(6011)] == ["cancelled"]

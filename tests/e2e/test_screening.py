@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -17,10 +17,11 @@ from bot.domain.lessons import plannables
 from bot.i18n import LANGUAGES, Translator
 from bot.models import AuditEvent, OutboxMessage, Screening, ScreeningAnswer
 from bot.screening.scoring import score
+from tests.clock import weeks_ago, working_morning
 from tests.e2e.world import KST_10, LIBRARY, World
 from tests.integration.chat import Chat
 
-BIRTH = date(2026, 10, 21)  # a baby of 5 weeks
+BIRTH = weeks_ago(5)
 
 
 def option_for(instrument_id: str, item_number: int, wanted: int) -> int:
@@ -81,6 +82,7 @@ def test_each_risk_level_gets_its_reply(world: World) -> None:
         rescreen = s.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key.startswith("rescreen:"))).one()
         assert rescreen.due_at == KST_10 + timedelta(days=14)
 
+    world.clock.now = working_morning()  # high priority counts working hours: 10:00 + 4 h on a working day
     high = world.enrol(7103, "en", birth=BIRTH)
     take(high, "epds", [2, 2, 2, 2, 2, 2, 1, 1, 1, 0])  # total 15
     assert "Your nurse will see your answers and contact you by 14:00 today" in high.said()
@@ -182,7 +184,7 @@ async def test_reminders_then_expiry(world: World) -> None:
 
 
 async def test_scheduled_screen_is_offered_from_her_dates(world: World) -> None:
-    world.enrol(7601, "vi", birth=date(2026, 11, 11))  # two weeks old today
+    world.enrol(7601, "vi", birth=weeks_ago(2))  # two weeks old today
     await world.client.send_text(7601, "chào", language_code="vi")
     with transaction(world.sessions) as s:
         plan(s, plannables(LIBRARY, "epds"), now=world.clock.now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,11 +22,17 @@ from bot.emulator import Emulator, EmulatorClient
 from bot.i18n import Translator
 from bot.models import Mother, OutboxMessage
 from bot.telegram.sender import TelegramMessageSender
+from tests.clock import NOW, SEOUL
 from tests.conftest import Clock
 from tests.integration.chat import Chat
 
 LIBRARY = load_library(Path(__file__).resolve().parents[2] / "content")
-KST_10 = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 10:00 in Seoul
+KST_10 = NOW  # 10:00 in Seoul on the test day
+
+
+def born_ago(age: timedelta, now: datetime) -> date:
+    """The birth date of a baby ``age`` old at ``now``, as a mother in Seoul would give it."""
+    return (now.astimezone(SEOUL) - age).date()
 
 
 class World:
@@ -97,11 +103,15 @@ async def world(tmp_path: Path, clock: Clock) -> AsyncIterator[World]:
             await emulator.stop()
 
 
-def seed_due_lessons(url: str, *, mothers: int, first_user_id: int, slug: str | None) -> None:
-    """Enrolled mothers (consent given, a baby of five weeks), each with one lesson due now in the outbox
-    (none without a ``slug``)."""
-    from datetime import timedelta
+def seed_due_lessons(
+    url: str, *, mothers: int, first_user_id: int, slug: str | None, baby_age: timedelta = timedelta(weeks=5)
+) -> None:
+    """Enrolled mothers (consent given, a baby ``baby_age`` old today), each with one lesson due now in the
+    outbox (none without a ``slug``).
 
+    These mothers are served by a real ``dodam run`` process, which reads the system clock, so the birth date
+    is counted back from now in her timezone: a literal date would age out of the lesson's relevance window.
+    """
     from sqlalchemy import insert
 
     from bot.db import transaction
@@ -110,6 +120,7 @@ def seed_due_lessons(url: str, *, mothers: int, first_user_id: int, slug: str | 
     migrate(url)
     engine = make_engine(url)
     now = utcnow()
+    birth = born_ago(baby_age, now)
     ids = range(1, mothers + 1)
     with transaction(make_session_factory(engine)) as s:
         s.execute(
@@ -143,7 +154,7 @@ def seed_due_lessons(url: str, *, mothers: int, first_user_id: int, slug: str | 
         )
         s.execute(
             insert(Baby),
-            [{"mother_id": i, "status": "born", "birth_date": date(2026, 10, 21), "created_at": now} for i in ids],
+            [{"mother_id": i, "status": "born", "birth_date": birth, "created_at": now} for i in ids],
         )
         s.execute(
             insert(ConversationState),

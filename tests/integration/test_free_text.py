@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.domain.conversation import Conversation
 from bot.i18n import Translator
 from bot.models import AuditEvent, Case, ChatMessage
+from tests.clock import weeks_ago
 from tests.integration.chat import Chat
 
 
@@ -16,7 +17,7 @@ def enrolled(conversation: Conversation, user_id: int, language: str) -> Chat:
     chat = Chat(conversation, user_id, language_code=language)
     for step in ("start",):
         chat.command(step)
-    for data in (f"lang:{language}", "consent:yes", "stage:born", "day:2026-10-21", "count:1"):
+    for data in (f"lang:{language}", "consent:yes", "stage:born", f"day:{weeks_ago(5).isoformat()}", "count:1"):
         chat.data(data)
     return chat
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_skeleton
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -10,12 +14,18 @@ from bot.domain.conversation import Conversation
 from bot.domain.invites import create_invite
 from bot.domain.messages import ClearButtons, LeaveChat
 from bot.domain.staff import add_staff
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, babel_locale
 from bot.models import AuditEvent, Baby, ConsentRecord, ConversationState, Mother, StaffRole
+from tests.clock import TODAY, days_ago
 from tests.integration.chat import Chat
 
-# What a mother types for her baby's birth date, in each language (the clock says 25 Nov 2026).
-BIRTH_TEXT = {"ko": "10월 20일", "en": "October 20", "zh_Hans": "10月20日", "vi": "20/10", "tl": "Oktubre 20"}
+BORN = days_ago(36)
+# A day and month as a mother types them in each language, without the year (Babel's month names).
+TYPED = {"ko": "M월 d일", "en": "MMMM d", "zh_Hans": "M月d日", "vi": "d/M", "tl": "MMMM d"}
+
+
+def typed(day: date, language: str) -> str:
+    return babel_format_date(day, TYPED[language], locale=babel_locale(language))
 
 
 def enrol_born(chat: Chat, language: str) -> None:
@@ -24,7 +34,7 @@ def enrol_born(chat: Chat, language: str) -> None:
     t = Translator(language)
     chat.press(t("✅ I agree"))
     chat.press(t("👶 My baby is born"))
-    chat.text(BIRTH_TEXT[language])
+    chat.text(typed(BORN, language))
     chat.press(t("One baby"))
 
 
@@ -42,7 +52,7 @@ def test_mother_enrols_in_each_language(
         assert mother.language == language
         assert mother.pool == "seoul-central" and mother.nurse_id is None
         assert [(b.status, b.birth_date.isoformat() if b.birth_date else None) for b in mother.babies] == [
-            ("born", "2026-10-20")
+            ("born", BORN.isoformat())
         ]
         consent = s.scalars(select(ConsentRecord)).one()
         assert consent.accepted and consent.mother_id == mother.id and consent.version == "2026-11"
@@ -85,19 +95,16 @@ def test_pregnant_mother_gives_due_date_with_twins(conversation: Conversation, s
     t = Translator("ko")
     chat.press(t("✅ I agree"))
     chat.press(t("🤰 I am pregnant"))
-    chat.text("2027.3.5")
+    due = days_ago(-100)
+    chat.text(f"{due.year}.{due.month}.{due.day}")
     chat.press(t("Twins"))
     assert (
-        t(
-            "You are in week {week} of your pregnancy; your baby is due on {date}.",
-            week=25,
-            date=t.date(__import__("datetime").date(2027, 3, 5)),
-        )
+        t("You are in week {week} of your pregnancy; your baby is due on {date}.", week=25, date=t.date(due))
         in chat.said()
     )
     with sessions() as s:
         babies = s.scalars(select(Baby)).all()
-        assert [(b.status, str(b.due_date)) for b in babies] == [("expected", "2027-03-05")] * 2
+        assert [(b.status, b.due_date) for b in babies] == [("expected", due)] * 2
 
 
 def test_declining_keeps_only_the_refusal(conversation: Conversation, sessions: sessionmaker[Session]) -> None:
@@ -128,8 +135,8 @@ def test_wrong_dates_are_reprompted_and_answers_kept(
     for typed, expect in [
         ("banana", "could not read that as a date"),
         ("2026-02-30", "does not exist"),
-        ("2026-12-24", "still in the future"),
-        ("2023-01-01", "more than two years ago"),
+        (days_ago(-29).isoformat(), "still in the future"),
+        (days_ago(3 * 365).isoformat(), "more than two years ago"),
     ]:
         chat.text(typed)
         assert expect in chat.said(), typed
@@ -139,7 +146,7 @@ def test_wrong_dates_are_reprompted_and_answers_kept(
         assert state is not None and state.step == "birth_date" and state.data["stage"] == "born"
         assert s.scalars(select(Mother)).one().language == "en"
     chat.text("yesterday")
-    assert "Tuesday, November 24, 2026" in chat.said()
+    assert Translator("en").date(days_ago(1), "full") in chat.said()
 
 
 def test_due_date_validation(conversation: Conversation) -> None:
@@ -148,9 +155,9 @@ def test_due_date_validation(conversation: Conversation) -> None:
     chat.press("English")
     chat.press("I agree")
     chat.press("pregnant")
-    chat.text("2026-11-01")
+    chat.text(days_ago(24).isoformat())
     assert "has already passed" in chat.said()
-    chat.text("2027-12-01")
+    chat.text(days_ago(-371).isoformat())
     assert "more than 43 weeks away" in chat.said()
 
 
@@ -161,12 +168,16 @@ def test_calendar_picker(conversation: Conversation) -> None:
     chat.press("I agree")
     chat.press("My baby is born")
     chat.press("Calendar")
-    assert "November 2026" in chat.labels()
-    assert "26" not in chat.labels()  # the future is not offered
+    en = Translator("en")
+    assert format_skeleton("yMMMM", TODAY, locale="en") in chat.labels()
+    tomorrow = days_ago(-1)
+    if tomorrow.month == TODAY.month:
+        assert str(tomorrow.day) not in chat.labels()  # the future is not offered
     chat.press("‹")
-    assert "October 2026" in chat.labels()
+    last_month = TODAY.replace(day=1) - timedelta(days=1)
+    assert format_skeleton("yMMMM", last_month, locale="en") in chat.labels()
     chat.press("20")
-    assert "Tuesday, October 20, 2026" in chat.said()
+    assert en.date(last_month.replace(day=20), "full") in chat.said()
     assert "How many babies?" in chat.said()
 
 
@@ -276,14 +287,15 @@ def test_baby_born_from_the_menu(conversation: Conversation, sessions: sessionma
     chat.press("English")
     chat.press("I agree")
     chat.press("pregnant")
-    chat.text("January 10")
+    due = days_ago(-46)
+    chat.text(typed(due, "en"))
     chat.press("One baby")
     chat.press("My baby is born")
     chat.press("Today")
     assert "Congratulations" in chat.said()
     with sessions() as s:
         baby = s.scalars(select(Baby)).one()
-        assert (baby.status, str(baby.birth_date), str(baby.due_date)) == ("born", "2026-11-25", "2027-01-10")
+        assert (baby.status, baby.birth_date, baby.due_date) == ("born", TODAY, due)
 
 
 def test_state_survives_a_new_service(conversation: Conversation, settings, sessions, clock) -> None:  # type: ignore[no-untyped-def]

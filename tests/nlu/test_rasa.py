@@ -23,6 +23,7 @@ from bot.models import Case, Mother
 from nlu import service
 from nlu.client import NluClient
 from nlu.evaluation import DEV, LANGUAGES, TESTS, load_intent_tests, score_intents
+from tests.clock import NOW, weeks_ago
 from tests.conftest import Clock
 from tests.integration.chat import Chat
 
@@ -63,7 +64,7 @@ def conversation(rasa: service.RasaServer, tmp_path: Path) -> Conversation:
     return Conversation(
         settings,
         make_session_factory(make_engine(url)),
-        clock=Clock(__import__("datetime").datetime(2026, 11, 25, 1, 0, tzinfo=__import__("datetime").UTC)),
+        clock=Clock(NOW),
         nlu=NluClient(rasa.url, timeout=5.0),
     )
 
@@ -71,7 +72,7 @@ def conversation(rasa: service.RasaServer, tmp_path: Path) -> Conversation:
 def enrolled(conversation: Conversation, user_id: int, language: str) -> Chat:
     chat = Chat(conversation, user_id, language_code=language)
     chat.command("start")
-    for data in (f"lang:{language}", "consent:yes", "stage:born", "day:2026-10-21", "count:1"):
+    for data in (f"lang:{language}", "consent:yes", "stage:born", f"day:{weeks_ago(5).isoformat()}", "count:1"):
         chat.data(data)
     return chat
 
