@@ -50,6 +50,27 @@ def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     return run_sandbox(settings)
 
 
+def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when the running bot wrote its heartbeat recently and (when polling) polled recently."""
+    import json
+    from datetime import datetime
+
+    try:
+        beat = json.loads(settings.heartbeat_file.read_text(encoding="utf-8"))
+        age = (utcnow() - datetime.fromisoformat(beat["at"])).total_seconds()
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"unhealthy: no heartbeat in {settings.heartbeat_file} ({type(exc).__name__})")
+        return 1
+    since_poll = beat.get("since_poll")
+    problems = []
+    if age > args.max_age:
+        problems.append(f"heartbeat {age:.0f} s old")
+    if since_poll is not None and since_poll > args.max_age:
+        problems.append(f"no poll for {since_poll:.0f} s")
+    print(("unhealthy: " + ", ".join(problems)) if problems else "healthy", json.dumps(beat))
+    return 1 if problems else 0
+
+
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     migrate(settings.database_url)
     print("database is up to date")
@@ -154,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="run the bot (the sandbox when no token is set)").set_defaults(func=cmd_run)
     sub.add_parser("sandbox", help="chat with the bot in this terminal").set_defaults(func=cmd_sandbox)
     sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(func=cmd_migrate)
+    health = sub.add_parser("health", help="is the running bot alive? (exit 0 yes, 1 no; for a supervisor)")
+    health.add_argument("--max-age", type=float, default=60.0, help="seconds a heartbeat or a poll may be old")
+    health.set_defaults(func=cmd_health)
 
     staff = sub.add_parser("staff", help="staff accounts").add_subparsers(dest="staff_command", required=True)
     add = staff.add_parser("add", help="create a staff account and print its one-time link")

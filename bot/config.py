@@ -50,6 +50,7 @@ class Settings:
     nlu_url: str = ""  # an external Rasa server; empty: Dodam starts its own (if installed and trained)
     nlu_timeout: float = 0.5
     retention_days: int = 365  # free-text message bodies older than this are purged
+    heartbeat_file: Path = PROJECT_ROOT / "var" / "dodam-heartbeat.json"  # liveness, read by `dodam health`
 
     @property
     def tz(self) -> ZoneInfo:
@@ -100,6 +101,7 @@ def load_settings(*, env_file: str | Path | None = None) -> Settings:
         nlu_url=_env("DODAM_NLU_URL"),
         nlu_timeout=float(_env("DODAM_NLU_TIMEOUT") or Settings.nlu_timeout),
         retention_days=int(_env("DODAM_RETENTION_DAYS") or Settings.retention_days),
+        heartbeat_file=Path(_env("DODAM_HEARTBEAT_FILE")) if _env("DODAM_HEARTBEAT_FILE") else Settings.heartbeat_file,
     )
     if settings.screening_instrument not in ("epds", "phq9"):
         raise ValueError("DODAM_SCREENING_INSTRUMENT must be epds or phq9")

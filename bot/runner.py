@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -12,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.config import Settings
@@ -46,6 +49,7 @@ CONTENT_EVERY = 5.0
 SCREENING_EVERY = 300.0
 ESCALATE_EVERY = 15.0
 RETENTION_EVERY = 3600.0
+HEARTBEAT_EVERY = 5.0
 ALERT_POLL = 1.0
 
 
@@ -118,7 +122,11 @@ class BotRunner:
             self.settings, self.conversation, token=self.token, inbox=self.inbox, after_turn=self.wake_alerts
         )
         await app.initialize()
-        await publish_commands(app)
+        try:
+            await publish_commands(app)
+        except TelegramError as exc:
+            # The command menu is a convenience; a bot that refused to start over it would answer no one.
+            log.warning("could not publish the command menu (%s): starting without it", type(exc).__name__)
         await app.start()
         self.alerts = AlertDispatcher(
             self.sessions,
@@ -158,8 +166,21 @@ class BotRunner:
             self.ticks.every(SCREENING_EVERY, "screening", self.screening_reminders)
             self.ticks.every(ESCALATE_EVERY, "escalate", self.escalate)
             self.ticks.every(RETENTION_EVERY, "retention", self.purge_old_messages)
+            self.ticks.every(HEARTBEAT_EVERY, "heartbeat", self.heartbeat)
             self.ticks.start()
             self._alert_task = asyncio.create_task(self._alert_loop(), name="alerts")
+
+    async def heartbeat(self) -> dict[str, object]:
+        """Restart a receiver loop that ended, and write the liveness file ``dodam health`` reads."""
+        beat: dict[str, object] = {"at": utcnow().isoformat(), "pid": os.getpid()}
+        if self.receiver is not None:
+            beat.update(self.receiver.liveness())
+        path = self.settings.heartbeat_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}")
+        partial.write_text(json.dumps(beat), encoding="utf-8")
+        partial.replace(path)
+        return beat
 
     async def dispatch(self) -> DispatchStats:
         assert self.dispatcher is not None

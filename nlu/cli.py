@@ -13,8 +13,20 @@ from pathlib import Path
 
 from nlu import service
 from nlu.client import NluClient
-from nlu.evaluation import DEV, LANGUAGES, TESTS, IntentScores, load_intent_tests, score_intents, score_safety
-from nlu.safety import default_detector
+from nlu.evaluation import (
+    DEV,
+    LANGUAGES,
+    TESTS,
+    IntentScores,
+    load_intent_tests,
+    load_safety_set,
+    ordinary_messages,
+    safety_sets,
+    score_intents,
+    score_safety,
+)
+from nlu.safety import model as danger_model
+from nlu.safety.assess import default_safety
 
 REPORT_DIR = service.ROOT / "var" / "nlu-report"
 
@@ -39,13 +51,17 @@ def nlu_server() -> Iterator[str]:
 
 
 def cmd_train(args: argparse.Namespace, settings: object = None) -> int:
-    path = service.train(force=args.force)
-    print(path)
+    """The danger model (seconds, in this process) and then the Rasa model, each only if its data changed."""
+    print(danger_model.train(force=args.force))
+    if not args.safety_only:
+        print(service.train(force=args.force))
     return 0
 
 
 def cmd_classify(args: argparse.Namespace, settings: object = None) -> int:
-    detector = default_detector()
+    """What the bot would do with each line: the same safety assessment and the same intent (loss gate
+    included) that a mother's message gets."""
+    safety = default_safety()
     with nlu_server() as url:
         client = NluClient(url, timeout=5.0)
         for line in sys.stdin:
@@ -53,7 +69,7 @@ def cmd_classify(args: argparse.Namespace, settings: object = None) -> int:
             if not text.strip():
                 continue
             understood = client.parse(text)
-            hit = detector.detect(text, args.lang)
+            assessed = safety.assess(text, args.lang, baby_age_days=args.baby_age_days, expecting=args.expecting)
             print(
                 json.dumps(
                     {
@@ -61,7 +77,10 @@ def cmd_classify(args: argparse.Namespace, settings: object = None) -> int:
                         "lang": args.lang,
                         "intent": understood.intent,
                         "confidence": round(understood.confidence, 4),
-                        "safety": hit.category.value if hit else None,
+                        "safety": assessed.category.value if assessed.category else None,
+                        "safety_level": assessed.level.value if assessed.level else None,
+                        "safety_source": assessed.source,
+                        "danger_score": round(assessed.score, 4),
                     },
                     ensure_ascii=False,
                 ),
@@ -70,8 +89,46 @@ def cmd_classify(args: argparse.Namespace, settings: object = None) -> int:
     return 0
 
 
+def safety_report() -> list[str]:
+    """Safety recall per category and language, and false alarms per level, on every set; printed and returned."""
+    safety = default_safety()
+    out: list[str] = []
+    sets = [(name, load_safety_set(name)) for name in safety_sets()]
+    sets.append(("ordinary (intent test set, nlu/tests)", ordinary_messages()))
+    for name, messages in sets:
+        scores = score_safety(safety, messages)
+        out.append(f"\nsafety on {name}:")
+        if scores.total:
+            categories = sorted({c for _, c in scores.total})
+            out.append(f"{'lang':<9}" + "".join(f"{c[:15]:>16}" for c in categories) + f"{'all danger':>22}")
+            for language in [*LANGUAGES, None]:
+                cells = []
+                for category in categories:
+                    found, total = scores.recall(language, category)
+                    cells.append(f"{found}/{total}" if total else "-")
+                found, total = scores.recall(language)
+                label = language or "all"
+                out.append(f"{label:<9}" + "".join(f"{c:>16}" for c in cells) + f"{_pct(found, total):>22}")
+        if scores.negatives:
+            crisis, negatives = scores.alarm_rate("crisis")
+            check, _ = scores.alarm_rate("check")
+            out.append(
+                f"false alarms on {negatives} non-danger messages: crisis {_pct(crisis, negatives)}, "
+                f"check {_pct(check, negatives)}, any {_pct(crisis + check, negatives)}"
+            )
+    print("\n".join(out))
+    return out
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{part}/{whole} = {part / whole:.1%}" if whole else "-"
+
+
 def cmd_evaluate(args: argparse.Namespace, settings: object = None) -> int:
     REPORT_DIR.mkdir(parents=True, exist_ok=True)
+    if args.safety_only:
+        (REPORT_DIR / "safety.md").write_text("\n".join(safety_report()) + "\n", encoding="utf-8")
+        return 0
     lines = ["# NLU evaluation", ""]
     sets = {"test": TESTS, "dev": DEV}
     scores: dict[str, list[IntentScores]] = {name: [] for name in sets}
@@ -98,14 +155,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: object = None) -> int:
             print(f"{result.language:<8}{'macro-F1':<17}{'':>7}{'':>8}{result.macro_f1:>7.3f}{result.total:>5}")
             lines.append(f"- {result.language}: macro-F1 {result.macro_f1:.3f} on {result.total} messages")
         lines.append("")
-    safety = score_safety(default_detector())
-    print("\nsafety detector (nlu/tests/safety):")
-    for category, (found, total) in sorted(safety.recall.items()):
-        print(f"  {category:<16} recall {found}/{total} = {found / total:.3f}")
-    print(
-        f"  false alarms on tricky non-danger messages: {safety.false_alarms}/{safety.negatives} = "
-        f"{safety.false_alarm_rate:.3%}"
-    )
+    safety_lines = safety_report()
     ordered = sorted(latencies)
     p50, p99 = ordered[len(ordered) // 2] * 1000, ordered[int(len(ordered) * 0.99)] * 1000
     print(f"\nparse latency over HTTP: p50 {p50:.1f} ms, p99 {p99:.1f} ms ({len(ordered)} requests)")
@@ -113,8 +163,9 @@ def cmd_evaluate(args: argparse.Namespace, settings: object = None) -> int:
         "",
         f"Parse latency: p50 {p50:.1f} ms, p99 {p99:.1f} ms",
         "",
-        *[f"- safety {c}: {f}/{t}" for c, (f, t) in sorted(safety.recall.items())],
-        f"- false alarms: {safety.false_alarms}/{safety.negatives}",
+        "```",
+        *safety_lines,
+        "```",
     ]
     image = _confusion_image(scores["test"], REPORT_DIR / "confusion.png")
     lines += ["", f"![confusion matrix]({image.name})"]
@@ -152,8 +203,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = nlu.add_subparsers(dest="nlu_command", required=True)
     train = sub.add_parser("train", help="train the model unless the data is unchanged")
     train.add_argument("--force", action="store_true")
+    train.add_argument("--safety-only", action="store_true", help="only the danger model (no Rasa needed)")
     train.set_defaults(func=cmd_train)
     classify = sub.add_parser("classify", help="stdin lines → JSON lines with intent and safety")
     classify.add_argument("--lang", default=None)
+    classify.add_argument(
+        "--baby-age-days", type=int, default=None, help="her baby's recorded age, as the bot knows it"
+    )
+    classify.add_argument("--expecting", action="store_true", help="she is pregnant and no baby is born")
     classify.set_defaults(func=cmd_classify)
-    sub.add_parser("evaluate", help="scores on held-out data, and a report").set_defaults(func=cmd_evaluate)
+    evaluate = sub.add_parser("evaluate", help="scores on held-out data, and a report")
+    evaluate.add_argument("--safety-only", action="store_true", help="only the safety sets (no Rasa needed)")
+    evaluate.set_defaults(func=cmd_evaluate)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from nlu.keywords import guess_topic
+from nlu.loss import has_loss_cue
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +51,10 @@ class NluClient:
             try:
                 response = self._http.post(f"{self.url}/model/parse", json={"text": text})
                 response.raise_for_status()
-                intent = response.json().get("intent") or {}
-                name = str(intent.get("name") or "nlu_fallback")
-                if name == "out_of_scope":
-                    name = "nlu_fallback"
+                body = response.json()
+                name, confidence = _gated(text, body.get("intent") or {}, body.get("intent_ranking") or [])
                 if name in INTENTS:
-                    return Understanding(name, float(intent.get("confidence") or 0.0), "rasa")
+                    return Understanding(name, confidence, "rasa")
             except (httpx.HTTPError, ValueError) as exc:
                 # The message itself is never logged: it may be health information.
                 log.warning("NLU unavailable (%s); answering from keywords", type(exc).__name__)
@@ -64,3 +64,17 @@ class NluClient:
     def close(self) -> None:
         if self._http is not None:
             self._http.close()
+
+
+def _gated(text: str, intent: dict[str, Any], ranking: list[dict[str, Any]]) -> tuple[str, float]:
+    """Rasa's intent, except that ``baby_loss`` needs a loss word in the text: without one the next intent
+    in Rasa's ranking answers (a wrong "did you lose your baby?" is cruel)."""
+    candidates = [intent, *ranking]
+    for candidate in candidates:
+        name = str(candidate.get("name") or "nlu_fallback")
+        if name == "baby_loss" and not has_loss_cue(text):
+            continue
+        if name == "out_of_scope":
+            name = "nlu_fallback"
+        return name, float(candidate.get("confidence") or 0.0)
+    return "nlu_fallback", 0.0

@@ -7,14 +7,14 @@ used to compare models and tune thresholds, so its scores are a little optimisti
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from nlu.safety import SafetyDetector
+from nlu.safety.assess import Level, Safety
 
 TESTS = Path(__file__).resolve().parent / "tests"
 DEV = Path(__file__).resolve().parent / "dev"
@@ -64,28 +64,81 @@ def score_intents(language: str, pairs: Iterable[tuple[str, str]], predict: Call
 
 @dataclass
 class SafetyScores:
-    recall: dict[str, tuple[int, int]]  # category → (found, total)
-    false_alarms: int
-    negatives: int
-    missed: list[tuple[str, str, str]]  # (lang, category, text) — shown only in the local report
+    """Recall per (language, category) at any level and at crisis level, and alarms on non-danger messages.
 
-    @property
-    def false_alarm_rate(self) -> float:
-        return self.false_alarms / self.negatives if self.negatives else 0.0
+    ``found`` counts danger messages answered with a crisis or a check, ``crisis`` those answered with a
+    crisis; ``alarms`` counts non-danger messages per language and level.
+    """
+
+    total: Counter[tuple[str, str]] = field(default_factory=Counter)
+    found: Counter[tuple[str, str]] = field(default_factory=Counter)
+    crisis: Counter[tuple[str, str]] = field(default_factory=Counter)
+    negatives: Counter[str] = field(default_factory=Counter)
+    alarms: Counter[tuple[str, str]] = field(default_factory=Counter)  # (language, level)
+    missed: list[tuple[str, str, str]] = field(default_factory=list)  # shown only in the local report
+
+    def recall(self, language: str | None = None, category: str | None = None) -> tuple[int, int]:
+        keys = [k for k in self.total if (language in (None, k[0])) and (category in (None, k[1]))]
+        return sum(self.found[k] for k in keys), sum(self.total[k] for k in keys)
+
+    def alarm_rate(self, level: str | None = None, language: str | None = None) -> tuple[int, int]:
+        """(alarms, negatives): ``level`` "crisis", "check" or None for either."""
+        languages = [language] if language else list(self.negatives)
+        alarms = sum(n for (lang, lvl), n in self.alarms.items() if lang in languages and level in (None, lvl))
+        return alarms, sum(self.negatives[lang] for lang in languages)
 
 
-def score_safety(detector: SafetyDetector, root: Path = TESTS / "safety") -> SafetyScores:
-    danger = yaml.safe_load((root / "danger.yaml").read_text(encoding="utf-8"))["messages"]
-    tricky = yaml.safe_load((root / "tricky.yaml").read_text(encoding="utf-8"))["messages"]
-    found: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    missed = []
-    for message in danger:
-        hits = {h.category.value for h in detector.detect_all(message["text"])}
-        counts = found[message["category"]]
-        counts[1] += 1
-        if message["category"] in hits:
-            counts[0] += 1
+SAFETY_DIR = TESTS / "safety"
+
+
+def load_safety_set(name: str) -> list[dict[str, object]]:
+    """A safety evaluation set as messages with ``lang``, ``category`` (``none`` for non-danger) and ``text``.
+
+    ``regression``: ``danger.yaml`` and ``tricky.yaml`` (the lexicons were fixed on them: a regression check).
+    Any other name: the folder ``nlu/tests/safety/<name>/`` of blind files, one per language.
+    """
+    if name == "regression":
+        danger = yaml.safe_load((SAFETY_DIR / "danger.yaml").read_text(encoding="utf-8"))["messages"]
+        tricky = yaml.safe_load((SAFETY_DIR / "tricky.yaml").read_text(encoding="utf-8"))["messages"]
+        return [*danger, *({**m, "category": "none"} for m in tricky)]
+    messages: list[dict[str, object]] = []
+    for path in sorted((SAFETY_DIR / name).glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        messages += [{**m, "lang": data["language"]} for m in data["messages"]]
+    return messages
+
+
+def safety_sets() -> list[str]:
+    return ["regression", *sorted(p.name for p in SAFETY_DIR.iterdir() if p.is_dir())]
+
+
+def score_safety(safety: Safety, messages: Iterable[dict[str, object]]) -> SafetyScores:
+    """Every message through the same assessment the bot uses (with the baby's recorded age if given)."""
+    scores = SafetyScores()
+    for message in messages:
+        language, category, text = str(message["lang"]), str(message["category"]), str(message["text"])
+        weeks = message.get("baby_weeks")
+        age = int(str(weeks)) * 7 if weeks is not None else None
+        result = safety.assess(text, language, baby_age_days=age)
+        if category == "none":
+            scores.negatives[language] += 1
+            if result.level is not None:
+                scores.alarms[(language, result.level.value)] += 1
+            continue
+        scores.total[(language, category)] += 1
+        if result.level is not None:
+            scores.found[(language, category)] += 1
+            if result.level is Level.CRISIS:
+                scores.crisis[(language, category)] += 1
         else:
-            missed.append((message["lang"], message["category"], message["text"]))
-    alarms = sum(1 for message in tricky if detector.detect(message["text"]) is not None)
-    return SafetyScores({k: (v[0], v[1]) for k, v in found.items()}, alarms, len(tricky), missed)
+            scores.missed.append((language, category, text))
+    return scores
+
+
+def ordinary_messages(root: Path = TESTS) -> list[dict[str, object]]:
+    """The intent test set as non-danger messages: what a mother writes most (feeding, sleep, mood...)."""
+    return [
+        {"lang": language, "category": "none", "text": text}
+        for language in LANGUAGES
+        for text, _ in load_intent_tests(language, root)
+    ]

@@ -126,7 +126,9 @@ def plan(
             local_today = local_day(now, tz)
             if not (first_due <= due_day <= local_today + timedelta(days=horizon_days)):
                 continue
-            expires = at_hour(due_day + lesson.relevant_for, hour, tz)
+            # The window ends when her day ends (content/README: "relevant for N days"), as the library's
+            # is_relevant_on says: not at her delivery hour on the next day, which left it sendable after midnight.
+            expires = at_hour(due_day + lesson.relevant_for, 0, tz)
             if expires <= now:
                 continue
             rows.append(

@@ -42,7 +42,7 @@ def trigger_line(t: Translator, session: Session, trigger: dict[str, object], st
     kind = str(trigger.get("kind"))
     if kind == "screening":
         return screening_lines(t, session, int(str(trigger["screening_id"])), staff_language)
-    if kind == "safety":
+    if kind in ("safety", "safety_check", "check_answer"):
         category = str(trigger.get("category"))
         names = {
             "self_harm": t("a message about harming herself"),
@@ -51,7 +51,14 @@ def trigger_line(t: Translator, session: Session, trigger: dict[str, object], st
             "maternal_danger": t("a danger sign in her own health"),
             "abuse": t("a message about violence or abuse at home"),
         }
-        return [t("Why: she wrote {what}.", what=names.get(category, category))]
+        what = names.get(category, category)
+        if kind == "safety_check":
+            return [t("Why: Dodam was not sure whether she wrote {what}, and asked her. Please read it.", what=what)]
+        if kind == "check_answer":
+            return [t("Why: asked about {what}, she answered that she is struggling but safe right now.", what=what)]
+        if trigger.get("via") == "check":
+            return [t("Why: asked about {what}, she answered that she needs help now.", what=what)]
+        return [t("Why: she wrote {what}.", what=what)]
     if kind == "talk_to_nurse":
         return [t("Why: she asked to talk to her nurse.")]
     if kind == "baby_loss":

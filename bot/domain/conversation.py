@@ -22,7 +22,7 @@ from bot.dates import DateAnswer, DateKind, DateProblem, parse_user_date, valida
 from bot.db import transaction
 from bot.delivery.dispatcher import lesson_buttons
 from bot.delivery.planner import Plannable, replan_mother
-from bot.domain import audit, cases, privacy
+from bot.domain import audit, cases, privacy, safety_flow
 from bot.domain import lessons as lesson_service
 from bot.domain import screening_flow as screens
 from bot.domain.ages import describe_baby_age, pregnancy_week
@@ -48,6 +48,7 @@ from bot.domain.messages import (
     rows,
 )
 from bot.domain.staff import bind_staff, staff_for_user
+from bot.domain.staff_flow import COMPOSING as STAFF_COMPOSING
 from bot.domain.staff_flow import StaffTurn
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, negotiate_language
 from bot.models import (
@@ -66,7 +67,7 @@ from bot.models import (
 )
 from bot.months import years_before
 from nlu.client import NluClient
-from nlu.safety import SafetyDetector, default_detector
+from nlu.safety.assess import Safety, default_safety
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ class Conversation:
         clock: Callable[[], datetime] = utcnow,
         library: Callable[[], ContentLibrary] | None = None,
         nlu: NluClient | None = None,
-        safety: SafetyDetector | None = None,
+        safety: Safety | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = session_factory
@@ -106,7 +107,7 @@ class Conversation:
         self.library = library or _static_library(settings.content_dir)
         # Without a Rasa server the client answers from keywords; the safety detector never needs Rasa.
         self.nlu = nlu or NluClient(None)
-        self.safety = safety or default_detector()
+        self.safety = safety or default_safety()
 
     # ----------------------------------------------------------------- entry point
     def handle(self, msg: Incoming, *, receipt: int | None = None) -> list[Action]:
@@ -244,10 +245,21 @@ class _Turn:
             return
         if msg.kind is Kind.JOINED:
             return
+        staff = staff_for_user(self.session, msg.user_id)
+        # Every word she sends is checked for danger before any routing: in every state, staff and former staff
+        # included, whatever the update is (a message, an edit, a caption, the text after a command). A nurse's
+        # note or message to a mother is written for the case, not about herself, and is not read as her own.
+        composing = (
+            staff is not None
+            and self.state is not None
+            and self.state.flow == "staff"
+            and (self.state.step in STAFF_COMPOSING)
+        )
+        if msg.words and not composing and safety_flow.answer_danger(self, msg.words):
+            return
         if msg.kind is Kind.COMMAND and msg.command == "start" and msg.args.startswith(STAFF_PREFIX):
             self.bind_staff(msg.args.removeprefix(STAFF_PREFIX))
             return
-        staff = staff_for_user(self.session, msg.user_id)
         if staff is not None and self._mother() is None:
             StaffTurn(self, staff).run()
             return
@@ -255,9 +267,6 @@ class _Turn:
             # A staff button pressed by someone who is not staff: refused, recorded, nothing revealed.
             audit.record(self.session, actor=f"tg:{msg.user_id}", action="callback.refused", kind="case")
             self.moved_on()
-            return
-        # Every free text goes through the safety detector before anything else, in any state.
-        if msg.kind in (Kind.TEXT, Kind.EDITED, Kind.MEDIA) and msg.text and self.safety_first(msg.text):
             return
         if self.needs_new_consent():
             return
@@ -483,10 +492,15 @@ class _Turn:
                     per_row=3,
                 ),
             )
-        else:
+        elif self._mother() is not None:
             if self.enrolled():
                 self.go(MENU, flow=MAIN)
             self.show_menu()
+        else:
+            # A step that is no mother's (a former staff account's leftover state): she starts as anyone new.
+            # show_menu would come back here for want of a mother, round and round.
+            self.new_state(flow=ONBOARDING, step=LANGUAGE)
+            self.ask_language(returning=False)
 
     def example_date(self, kind: DateKind) -> str:
         sample = self.today + (timedelta(weeks=12) if kind is DateKind.DUE else -timedelta(days=10))
@@ -595,6 +609,10 @@ class _Turn:
             "loss": self.on_loss,
             "del": self.on_delete,
         }
+        if prefix == safety_flow.PREFIX:
+            # Her answer to a safety check counts in any state, enrolled or not, however late.
+            safety_flow.on_answer(self, value)
+            return
         if prefix == "del" and self._mother() is not None:
             # Erasure is hers to ask for at any point after sign-up, not only from the menu.
             self.on_delete(value)
@@ -1415,47 +1433,6 @@ class _Turn:
         )
 
     # ----------------------------------------------------------------- safety and understanding
-    def safety_first(self, text: str) -> bool:
-        """Every free text goes through the safety detector first; a hit is answered at once.
-
-        Returns True when the message was a danger message (and is fully handled here).
-        """
-        if not text.strip():
-            return False
-        hit = self.conv.safety.detect(text, self.t.language)
-        if hit is None:
-            return False
-        category = hit.category.value
-        for message in crisis_messages(self.t, category):
-            self.say(message)
-        mother = self._mother()
-        audit.record(
-            self.session,
-            actor=f"mother:{mother.id}" if mother else "anonymous",
-            action="safety.detected",
-            category=category,
-            rule=hit.rule,
-        )
-        if mother is not None:
-            self.session.add(ChatMessage(mother_id=mother.id, direction="from_mother", text=text, at=self.now))
-            case = cases.open_or_add(
-                self.session,
-                mother,
-                priority=cases.SAFETY_PRIORITY[category],
-                now=self.now,
-                actor=f"mother:{mother.id}",
-                trigger={"kind": "safety", "category": category},
-            )
-            self.say(
-                self.t(
-                    "I have told your nurse. She will contact you {when}.",
-                    when=cases.contact_by_text(self.t, case.ack_deadline, self.settings.tz, self.now),
-                )
-            )
-        if self.state is not None and self.step not in (MENU, SCREENING, PAUSED):
-            self.resume()  # she was in the middle of a question: it is still there for her
-        return True
-
     def understand(self, text: str) -> None:
         """Free text in the menu: what is it about, and the most useful answer to it."""
         mother = self._mother()

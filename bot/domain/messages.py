@@ -43,6 +43,24 @@ class Incoming:
     def private(self) -> bool:
         return self.chat_type == "private"
 
+    @property
+    def words(self) -> str:
+        """Everything she wrote in words, whatever the update carries: the safety check reads this first.
+
+        A message, an edit or a caption is its text; a command is what follows it (``/sos I want to die``), except
+        a ``/start`` link's code, which she did not write.
+        """
+        if self.kind is Kind.COMMAND:
+            return "" if self.command == "start" and _LINK_CODE.fullmatch(self.args) else self.args
+        if self.kind in (Kind.TEXT, Kind.EDITED, Kind.MEDIA):
+            return self.text
+        return ""
+
+
+# What a t.me/…?start= link carries: Telegram's 1–64 of A-Za-z0-9_-, and ours are 8 or more characters or hold
+# a digit, "_" or "-" (a bare word after /start, "/start suicide", is words and is checked).
+_LINK_CODE = re.compile(r"(?=[A-Za-z0-9_-]{1,64}$)(?:[A-Za-z]{8,}|.*[0-9_-].*)")
+
 
 @dataclass(frozen=True)
 class Button:

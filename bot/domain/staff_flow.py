@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.domain.conversation import _Turn
 
 IDLE, NOTE, MESSAGE = "idle", "note", "message"
+COMPOSING = frozenset({NOTE, MESSAGE})  # her next text is a note on a case, or a message to a mother
 
 
 class StaffTurn:

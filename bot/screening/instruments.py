@@ -297,12 +297,12 @@ class _Parser:
         result: dict[str, Translation] = {}
         for language in LANGUAGES:
             where = f"translations.{language}"
-            t = self.mapping(m[language], where, required={"validated", "study"}, optional={"note"})
-            validated = self.boolean(t["validated"], f"{where}.validated")
-            study = None if t["study"] is None else self.source(t["study"], f"{where}.study")
+            entry = self.mapping(m[language], where, required={"validated", "study"}, optional={"note"})
+            validated = self.boolean(entry["validated"], f"{where}.validated")
+            study = None if entry["study"] is None else self.source(entry["study"], f"{where}.study")
             if study is not None and len(study) != 1:
                 self.fail(f"{where}.study", "name exactly one study")
-            note = self.optional_string(t.get("note"), f"{where}.note")
+            note = self.optional_string(entry.get("note"), f"{where}.note")
             if validated and study is None:
                 self.fail(f"{where}.study", "a validated translation must name its study")
             if not validated and note is None:

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from telegram import BotCommand, Update
-from telegram.error import NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.config import Settings
@@ -73,6 +73,10 @@ class Handler:
             except Undeliverable as exc:
                 await asyncio.to_thread(mark_undeliverable, self.conversation.sessions, exc.chat_id)
                 return []
+            except BadRequest as exc:
+                # Refused for good (a 400 is a NetworkError subclass in PTB, but retrying cannot change it): this
+                # one action is lost, never the ones after it, which may be her crisis lines.
+                log.error("%s refused by Telegram (%s): skipped", type(action).__name__, type(exc).__name__)
             except (NetworkError, RetryAfter) as exc:
                 log.warning("%s not delivered yet (%s): kept for a retry", type(action).__name__, type(exc).__name__)
                 return actions[index:]

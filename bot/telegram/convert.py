@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 from telegram import Chat, ChatMember, MessageEntity, Update
 
 from bot.domain.messages import Incoming, Kind
@@ -29,7 +32,23 @@ _MEDIA = (
 
 
 def to_incoming(update: Update) -> Incoming | None:
-    """Describe an update for the conversation; None for updates Dodam has nothing to say to."""
+    """Describe an update for the conversation; None for updates Dodam has nothing to say to.
+
+    NUL characters are dropped from everything she typed: PostgreSQL text cannot hold them, and a message that
+    cannot be stored is a message (perhaps a crisis) that is never answered.
+    """
+    incoming = _to_incoming(update)
+    if incoming is None:
+        return None
+    cleaned: dict[str, Any] = {
+        name: value.replace("\x00", "")
+        for name in ("text", "args", "data", "first_name", "command")
+        if isinstance(value := getattr(incoming, name), str) and "\x00" in value
+    }
+    return dataclasses.replace(incoming, **cleaned) if cleaned else incoming
+
+
+def _to_incoming(update: Update) -> Incoming | None:
     if update.callback_query is not None:
         query = update.callback_query
         message = query.message

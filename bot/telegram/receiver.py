@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+import warnings
 from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application
+from telegram.warnings import PTBUserWarning
 
 from bot.inbox import Inbox
 from bot.models import utcnow
@@ -36,6 +39,8 @@ class Receiver:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._offset: int | None = None
+        self.polled_at: float | None = None  # time.monotonic() of the last poll: the liveness the health check reads
+        self.skipped: list[int | None] = []  # ids of updates that could not be read
 
     async def accept(self, updates: list[Update]) -> None:
         """Store the updates, then handle them in the background.
@@ -64,29 +69,51 @@ class Receiver:
 
     async def start(self, *, polling: bool) -> None:
         await self.retry_left_behind(everything=True)  # what a crash left: first, in the order it came
+        self._loops.append(asyncio.create_task(self._retry_loop(), name="inbox-retry"))
         if polling:
             self._loops.append(asyncio.create_task(self._poll(), name="poll"))
-        self._loops.append(asyncio.create_task(self._retry_loop(), name="inbox-retry"))
+
+    def liveness(self) -> dict[str, object]:
+        """What a health check reads: whether each loop runs, the seconds since the last poll, skipped updates.
+
+        A loop that ended (it should never) is started again here, so one call is also the watchdog.
+        """
+        restarted = []
+        for n, loop in enumerate(self._loops):
+            if loop.done() and not loop.cancelled():
+                name = loop.get_name()
+                log.critical("receiver loop %s ended (%s): restarting it", name, type(loop.exception()).__name__)
+                self._loops[n] = asyncio.create_task(self._poll() if name == "poll" else self._retry_loop(), name=name)
+                restarted.append(name)
+        since = None if self.polled_at is None else round(time.monotonic() - self.polled_at, 1)
+        return {
+            "loops": [t.get_name() for t in self._loops],
+            "restarted": restarted,
+            "since_poll": since,
+            "skipped_updates": len(self.skipped),
+        }
 
     async def _poll(self) -> None:
+        """Fetch, store, confirm, for ever: no update and no fault may end this loop (a bot that stops polling
+        is deaf to every later message, a crisis too, while the process looks alive)."""
         failures = 0
         while True:
+            self.polled_at = time.monotonic()
             try:
-                updates = await self.app.bot.get_updates(
-                    offset=self._offset, timeout=self.poll_timeout, allowed_updates=Update.ALL_TYPES
-                )
+                updates, last_id = await self._fetch()
             except RetryAfter as exc:
                 await asyncio.sleep(float(exc.retry_after if isinstance(exc.retry_after, int) else 1))
                 continue
-            except TelegramError as exc:
+            except Exception as exc:  # a network fault, or anything PTB raises: back off and poll again
                 log.warning("getUpdates failed (%s): retrying", type(exc).__name__)
                 await asyncio.sleep(BACKOFF[min(failures, len(BACKOFF) - 1)])
                 failures += 1
                 continue
-            if not updates:
+            if last_id is None:
                 continue
             try:
-                await self.accept(list(updates))
+                if updates:
+                    await self.accept(updates)
             except SQLAlchemyError as exc:
                 # Not confirmed: Telegram hands the same updates over again once the database is back.
                 log.error("could not store %d updates (%s): left with Telegram", len(updates), type(exc).__name__)
@@ -94,7 +121,39 @@ class Receiver:
                 failures += 1
                 continue
             failures = 0
-            self._offset = updates[-1].update_id + 1
+            self._offset = last_id + 1
+
+    async def _fetch(self) -> tuple[list[Update], int | None]:
+        """One getUpdates: the readable updates, and the highest update id seen (readable or not).
+
+        The raw JSON is read one update at a time, so one that python-telegram-bot cannot parse (a field
+        missing, a type it does not know) is skipped and recorded by id instead of failing the whole batch
+        again and again.
+        """
+        with warnings.catch_warnings():
+            # PTB suggests Bot.get_updates, which parses the whole batch at once: the very failure avoided here.
+            warnings.simplefilter("ignore", PTBUserWarning)
+            raw = await self.app.bot.do_api_request(
+                "getUpdates",
+                api_kwargs={"offset": self._offset, "timeout": self.poll_timeout, "allowed_updates": Update.ALL_TYPES},
+                read_timeout=self.poll_timeout + 10,
+            )
+        updates: list[Update] = []
+        last_id: int | None = None
+        for item in raw if isinstance(raw, list) else []:
+            update_id = item.get("update_id") if isinstance(item, dict) else None
+            if isinstance(update_id, int) and not isinstance(update_id, bool):
+                last_id = update_id if last_id is None else max(last_id, update_id)
+            try:
+                update = Update.de_json(item, self.app.bot)
+            except Exception as exc:
+                update = None
+                log.error("update %s could not be read (%s): skipped", update_id, type(exc).__name__)
+            if update is None:
+                self.skipped.append(update_id)
+                continue
+            updates.append(update)
+        return updates, last_id
 
     async def _retry_loop(self) -> None:
         purged_at = utcnow()

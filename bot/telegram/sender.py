@@ -87,6 +87,11 @@ async def perform(bot: Bot, action: Action) -> None:
                 return  # the screen already shows what we wanted, or the press is too old to answer
             if isinstance(action, ClearButtons | LeaveChat):
                 return  # cosmetic; the conversation does not depend on it
+            if isinstance(action, Edit):
+                # The message to edit is gone or too old: what it was to say is sent as a new message.
+                log.warning("edit refused (%s): sent as a new message", exc.message)
+                action = Send(chat_id=action.chat_id, text=action.text, buttons=action.buttons)
+                continue
             log.warning("bad request for %s: %s", type(action).__name__, exc.message)
             raise
         except NetworkError:

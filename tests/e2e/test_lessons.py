@@ -179,3 +179,14 @@ async def test_stop_cancels_and_start_resumes(world: World) -> None:
     with transaction(world.sessions) as s:
         plan_lessons(s, LIBRARY.lessons, now=world.clock.now)
     assert (await world.dispatcher.tick()).sent == 1  # … but the next lesson comes
+
+
+async def test_a_lesson_is_not_sent_on_the_day_after_its_window(world: World) -> None:
+    # Baby 14 days old at 09:00: the week-1 lesson was relevant for days 7–13 only. Before her 10:00 delivery
+    # hour it once still counted as relevant (it expired at her hour, not when her day began).
+    world.clock.now = at_seoul(9)
+    world.enrol(6012, "en", birth=days_ago(14))
+    await world.client.send_text(6012, "hi")
+    assert "baby-w1-back-to-sleep" not in [r.lesson_slug for r in world.rows(6012)]
+    assert (await world.dispatcher.tick()).sent == 0
+    assert await world.lessons_received(6012) == []
