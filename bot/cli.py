@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.config import Settings, load_settings
 from bot.content.cli import register as register_content
+from bot.content.library import ContentError
 from bot.db import make_engine, make_session_factory, migrate, transaction
 from bot.domain import cases
 from bot.domain.alert_text import render_case
@@ -22,7 +23,7 @@ from bot.domain.staff import add_staff, new_binding_code
 from bot.i18n import LANGUAGES
 from bot.models import Case, CaseEvent, Staff, StaffRole, utcnow
 from bot.screening.cli import register as register_screening
-from bot.telegram.logs import redact_updates_in
+from bot.telegram.logs import keep_libraries_quiet, redact_updates_in
 from nlu.cli import register as register_nlu
 from nlu.service import NluUnavailable
 
@@ -224,10 +225,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = load_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     redact_updates_in(logging.getLogger())
-    # httpx logs every request URL, and the URL holds the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    notice = keep_libraries_quiet(logging.getLogger().getEffectiveLevel())
+    if notice:
+        logging.getLogger("dodam").warning(notice)
     try:
         return int(args.func(args, settings))
+    except ContentError as exc:
+        for problem in exc.problems:
+            print(f"{problem.file}:{problem.line}: {problem.severity}: {problem.message}", file=sys.stderr)
+        print(f"dodam: {exc} — fix it (dodam content check) before starting", file=sys.stderr)
+        return 2
     except (ValueError, NluUnavailable) as exc:
         print(f"dodam: {exc}", file=sys.stderr)
         return 2

@@ -18,7 +18,8 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.config import Settings
-from bot.content.library import ContentLibrary
+from bot.content.checks import check_data_files, take_up_valid_edits
+from bot.content.library import ContentError, ContentLibrary
 from bot.content.reloader import RELOAD_REQUEST_FILE, ContentStore
 from bot.db import make_engine, make_session_factory, migrate, transaction
 from bot.delivery.alerts import AlertDispatcher
@@ -78,6 +79,10 @@ class BotRunner:
         self.engine = make_engine(settings.database_url)
         self.sessions = make_session_factory(self.engine)
         self.content = ContentStore(settings.content_dir, request_file=RELOAD_REQUEST_FILE)
+        problems = check_data_files()
+        if problems:
+            # Crisis lines, escalation rules or safety data that do not load would fail her at the worst moment.
+            raise ContentError(problems)
         self.rasa: RasaServer | None = None
         # DODAM_NLU_URL=off: no Rasa at all (keywords only), e.g. for tests and benchmarks of other parts.
         nlu_url = None if settings.nlu_url == "off" else settings.nlu_url or self._managed_rasa_url(nlu)
@@ -248,8 +253,11 @@ class BotRunner:
         return await asyncio.to_thread(work)
 
     async def reload_content(self) -> None:
+        before = self.content.last_reload
         if await asyncio.to_thread(self.content.reload_if_changed):
             log.info("content reloaded: %d lessons", len(self.content.library))
+        if self.content.last_reload != before:  # something under content/ changed: the data files too, maybe
+            await asyncio.to_thread(take_up_valid_edits)
 
     async def stop(self) -> None:
         """Stop taking updates and let the turns in hand finish (their replies go out, their inbox items are

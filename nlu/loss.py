@@ -14,10 +14,15 @@ from nlu.safety.lexicon import strip_diacritics
 CUES_FILE = Path(__file__).resolve().parent / "loss_cues.yaml"
 
 
+def load_cues(path: Path = CUES_FILE) -> tuple[re.Pattern[str], ...]:
+    """The compiled loss words of every language (raises on a malformed file or pattern)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return tuple(re.compile(str(cue)) for cues in data["cues"].values() for cue in cues)
+
+
 @cache
 def _patterns() -> tuple[re.Pattern[str], ...]:
-    data = yaml.safe_load(CUES_FILE.read_text(encoding="utf-8"))
-    return tuple(re.compile(cue) for cues in data["cues"].values() for cue in cues)
+    return load_cues()
 
 
 def has_loss_cue(text: str) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Final
 
 import bot
+from bot.content.checks import check_data_files, data_files
 from bot.content.lessons import CAPTION_LIMIT, MESSAGE_LIMIT, render_plain, text_length, text_limit
 from bot.content.library import Problem, inspect_content
 from bot.content.reloader import RELOAD_REQUEST_FILE
@@ -51,16 +52,18 @@ def _problem_line(problem: Problem) -> str:
 def cmd_check(args: argparse.Namespace) -> int:
     """Print every problem as ``file:line: severity: message``; exit 1 when there is any error."""
     report = inspect_content(args.root)
-    for problem in report.problems:
+    data_problems = check_data_files()
+    for problem in [*report.problems, *data_problems]:
         print(_problem_line(problem))
-    errors, warnings = len(report.errors), len(report.warnings)
+    errors, warnings = len(report.errors) + len(data_problems), len(report.warnings)
     lessons = len(report.files)
     if errors:
         print(
-            f"{errors} error(s), {warnings} warning(s) in {lessons} lesson file(s); the bot will not load this content"
+            f"{errors} error(s), {warnings} warning(s) in {lessons} lesson file(s) and the data files "
+            "(crisis lines, escalation, instruments, screening schedule, safety data); the bot will not start on this"
         )
         return 1
-    print(f"content OK: {lessons} lesson(s), {warnings} warning(s)")
+    print(f"content OK: {lessons} lesson(s), {len(data_files())} data files, {warnings} warning(s)")
     return 0
 
 

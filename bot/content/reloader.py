@@ -76,6 +76,7 @@ class ContentStore:
             raise ContentError(list(report.problems))
         self._library: ContentLibrary = report.library
         self.last_problems: tuple[Problem, ...] = report.problems
+        self.last_reload = 0  # counts the changes seen, so other content can be re-checked after each
 
     @property
     def library(self) -> ContentLibrary:
@@ -120,6 +121,7 @@ class ContentStore:
         if fingerprint(self.root) == self._seen and request == self._request:
             return False
         self._request = request
+        self.last_reload += 1
         before = self._library
         self.reload()
         return self._library is not before

@@ -102,8 +102,14 @@ def screening_lines(t: Translator, session: Session, screening_id: int, language
     return lines
 
 
+def isolated(name: str | None) -> str | None:
+    """Her name as she typed it, isolated (Unicode FSI … PDI): a right-to-left override in it can no longer
+    reverse the rest of the nurse's line."""
+    return f"\u2068{name}\u2069" if name else name
+
+
 def mother_line(t: Translator, mother: Mother, today: datetime) -> str:
-    name = mother.display_name or t("(no name)")
+    name = isolated(mother.display_name) or t("(no name)")
     day = today.date()
     age = ""
     born = [b for b in mother.babies if b.status == BabyStatus.BORN and b.birth_date]
@@ -113,6 +119,7 @@ def mother_line(t: Translator, mother: Mother, today: datetime) -> str:
     elif expected and expected[0].due_date:
         age = t("pregnant, week {week}", week=pregnancy_week(expected[0].due_date, day))
     language = LANGUAGE_NAMES.get(mother.language, mother.language)
+    age = age or t("no dates yet")
     return t("Mother: {name} (#{id}) · {age} · speaks {language}", name=name, id=mother.id, age=age, language=language)
 
 
@@ -156,7 +163,7 @@ def render_alert(session: Session, alert: Alert, staff: Staff, now: datetime) ->
     t = Translator(staff.language)
     if alert.kind == "relay":
         mother = session.get(Mother, case.mother_id)
-        name = (mother.display_name if mother else None) or t("(no name)")
+        name = isolated(mother.display_name if mother else None) or t("(no name)")
         text = alert.payload.get("text") or t("(a {kind})", kind=(alert.payload.get("media") or {}).get("kind"))
         return (
             t("💬 Case #{id} — {name} wrote:", id=case.id, name=name) + f"\n{text}",
@@ -166,6 +173,10 @@ def render_alert(session: Session, alert: Alert, staff: Staff, now: datetime) ->
         "escalation": t("⏰ Not acknowledged in time: escalated to you."),
         "unreachable": t("⛔ Nobody in this mother's care chain can be reached. Please act."),
         "erased": t("🗑 The mother deleted her data in Dodam. The case stays open for you to close."),
+        "not_reached": t(
+            "📵 Telegram refused to deliver Dodam's replies to this mother (blocked or deleted account): she may "
+            "not have received them. Please contact her another way."
+        ),
     }.get(alert.kind, "")
     return render_case(session, case, staff, now, headline=headline), case_buttons(t, case)
 

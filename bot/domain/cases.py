@@ -97,19 +97,28 @@ def chain(
         if backup is not None:
             people.append(backup)
     if level >= 2:
-        district = nurse.district if nurse is not None else None
+        # Her nurse's district; for a mother with no nurse, her pool's: her words go to the supervisors the
+        # programme named for that pool, never to every supervisor (nobody named: the admins, at the top).
+        district = nurse.district if nurse is not None else _pool_of(session, case)
         found = supervisors.get(district) if supervisors is not None else None
         if found is None:
-            query = select(Staff).where(Staff.role == StaffRole.SUPERVISOR, Staff.active.is_(True))
+            found = []
             if district:
-                query = query.where(Staff.district == district)
-            found = list(session.scalars(query.order_by(Staff.id)))
+                query = select(Staff).where(
+                    Staff.role == StaffRole.SUPERVISOR, Staff.active.is_(True), Staff.district == district
+                )
+                found = list(session.scalars(query.order_by(Staff.id)))
             if supervisors is not None:
                 supervisors[district] = found
         people.extend(found)
     seen: set[int] = set()
     unique = [p for p in people if not (p.id in seen or seen.add(p.id))]  # type: ignore[func-returns-value]
     return [p for p in unique if reachable(p)]
+
+
+def _pool_of(session: Session, case: Case) -> str | None:
+    mother = session.get(Mother, case.mother_id)
+    return mother.pool if mother is not None else None
 
 
 def admins(session: Session) -> list[Staff]:
@@ -368,4 +377,16 @@ def _case_from_screening(session: Session, mother: Mother, screening: Screening,
         now=now,
         actor=f"mother:{mother.id}",
         trigger={"kind": "screening", "screening_id": screening.id, "risk": result.risk.value},
+    )
+
+
+def tell_unreachable(session: Session, mother: Mother, now: datetime) -> int:
+    """Telegram refused her chat for good while her case is open (she may not have had her crisis lines): her
+    case's people are told at once that Dodam could not reach her, so someone calls her another way."""
+    case = open_case_of(session, mother.id)
+    if case is None:
+        return 0
+    event(session, case, "mother_unreachable", actor="system", at=now)
+    return queue_alerts(
+        session, case, chain(session, case, case.escalation_level) or admins(session), "not_reached", now
     )

@@ -30,7 +30,7 @@ from bot.domain.calendar import NOOP, month_keyboard, month_of
 from bot.domain.codes import STAFF_PREFIX, start_link
 from bot.domain.consent import mark_unreachable, record_consent
 from bot.domain.crisis import crisis_messages
-from bot.domain.invites import usable_invite
+from bot.domain.invites import claim_invite
 from bot.domain.messages import (
     Action,
     AnswerButton,
@@ -136,6 +136,22 @@ class Conversation:
 
     def today(self) -> date:
         return self.clock().astimezone(self.settings.tz).date()
+
+    def tell_not_delivered(self, chat_id: int) -> None:
+        """Telegram refused one reply to her for good: her open case's people hear that it did not reach her."""
+        with transaction(self.sessions) as session:
+            mother = session.scalars(select(Mother).where(Mother.chat_id == chat_id)).one_or_none()
+            if mother is not None:
+                cases.tell_unreachable(session, mother, self.clock())
+
+    def mark_undeliverable(self, chat_id: int) -> None:
+        """Telegram refused her chat (403): stop treating her as reachable until she writes again, and tell her
+        case's people, who may have to reach her another way."""
+        with transaction(self.sessions) as session:
+            mother = session.scalars(select(Mother).where(Mother.chat_id == chat_id)).one_or_none()
+            if mother is not None:
+                mark_unreachable(session, mother)
+                cases.tell_unreachable(session, mother, self.clock())
 
 
 class _Turn:
@@ -265,7 +281,7 @@ class _Turn:
             return
         if msg.kind is Kind.BUTTON and msg.data.startswith("c:"):
             # A staff button pressed by someone who is not staff: refused, recorded, nothing revealed.
-            audit.record(self.session, actor=f"tg:{msg.user_id}", action="callback.refused", kind="case")
+            audit.record(self.session, actor="unknown", action="callback.refused", kind="case")
             self.moved_on()
             return
         if self.needs_new_consent():
@@ -692,7 +708,7 @@ class _Turn:
         invite = None
         code = self.data.get("invite") if self.state is not None else None
         if code:
-            invite = usable_invite(self.session, code, now=self.now)
+            invite = claim_invite(self.session, code, now=self.now)
             if invite is None:
                 self.say(
                     self.t(
@@ -709,10 +725,9 @@ class _Turn:
             pool=None if invite else self.settings.default_pool,
             invite_code_id=invite.id if invite else None,
             timezone=self.settings.timezone,
+            delivery_hour=self.settings.delivery_hour,
             enrolled_at=self.now,
         )
-        if invite is not None:
-            invite.uses += 1
         self.session.add(mother)
         self.session.flush()
         self.mother = mother
@@ -1005,7 +1020,7 @@ class _Turn:
         row_id = parse_id(raw_id)
         row = self.session.get(OutboxMessage, row_id) if row_id is not None else None
         if mother is None or row is None or row.mother_id != mother.id:
-            audit.record(self.session, actor=f"tg:{self.msg.user_id}", action="callback.refused", kind="lesson")
+            audit.record(self.session, actor="unknown", action="callback.refused", kind="lesson")
             self.say(self.t("That button belongs to an earlier question, which has moved on."))
             return None
         return row
@@ -1093,7 +1108,7 @@ class _Turn:
         screening_id = parse_id(raw_id)
         screening = self.session.get(Screening, screening_id) if screening_id is not None else None
         if mother is None or screening is None or screening.mother_id != mother.id:
-            audit.record(self.session, actor=f"tg:{self.msg.user_id}", action="callback.refused", kind="screening")
+            audit.record(self.session, actor="unknown", action="callback.refused", kind="screening")
             self.moved_on()
             return None
         return screening
@@ -1241,6 +1256,14 @@ class _Turn:
             actor=f"mother:{mother.id}",
             trigger={"kind": "talk_to_nurse"},
         )
+        if case.assigned_staff_id is None:
+            self.say(
+                self.t(
+                    "No nurse is assigned to you yet. I have passed your request to the programme's team, who will "
+                    "find someone for you. You can write your message here now, and I will pass it on."
+                )
+            )
+            return
         self.say(
             self.t(
                 "I have told your nurse. She will contact you {when}. You can write your message here "
@@ -1594,11 +1617,3 @@ def _language_named(text: str) -> str | None:
         if wanted in (code.casefold(), name.casefold()):
             return code
     return None
-
-
-def mark_undeliverable(session_factory: sessionmaker[Session], chat_id: int) -> None:
-    """Telegram refused a chat (403): stop treating the mother as reachable until she writes again."""
-    with transaction(session_factory) as session:
-        mother = session.scalars(select(Mother).where(Mother.chat_id == chat_id)).one_or_none()
-        if mother is not None:
-            mark_unreachable(session, mother)

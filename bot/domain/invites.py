@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain import audit
@@ -47,6 +47,28 @@ def usable_invite(session: Session, code: str, *, now: datetime) -> InviteCode |
         return None
     if not invite.nurse.active:
         return None
+    return invite
+
+
+def claim_invite(session: Session, code: str, *, now: datetime) -> InviteCode | None:
+    """Use one of the invite's places, if it has one left: checked and counted in one statement, so two mothers
+    signing up at the same moment cannot both take the last place (``--max-uses``)."""
+    invite = usable_invite(session, code, now=now)
+    if invite is None:
+        return None
+    claimed = session.execute(
+        update(InviteCode)
+        .where(
+            InviteCode.id == invite.id,
+            or_(InviteCode.max_uses.is_(None), InviteCode.uses < InviteCode.max_uses),
+        )
+        .values(uses=InviteCode.uses + 1)
+        .returning(InviteCode.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if claimed is None:
+        return None
+    session.refresh(invite)
     return invite
 
 

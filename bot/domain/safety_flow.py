@@ -23,7 +23,7 @@ from bot.domain import audit, cases
 from bot.domain.crisis import crisis_messages, directory
 from bot.domain.messages import Button, Keyboard
 from bot.i18n import Translator
-from bot.models import BabyStatus, CasePriority, ChatMessage, Mother
+from bot.models import BabyStatus, Case, CasePriority, ChatMessage, Mother, Staff, StaffRole
 from nlu.safety.assess import Assessment, Level
 from nlu.safety.lexicon import Category
 
@@ -86,12 +86,24 @@ def crisis(turn: _Turn, mother: Mother | None, category: str, *, trigger: dict[s
         actor=f"mother:{mother.id}",
         trigger=trigger,
     )
-    turn.say(
-        turn.t(
-            "I have told your nurse. She will contact you {when}.",
-            when=cases.contact_by_text(turn.t, case.ack_deadline, turn.settings.tz, turn.now),
+    turn.say(who_will_call(turn, case, category))
+
+
+def who_will_call(turn: _Turn, case: Case, category: str) -> str:
+    """The truth about who answers: her nurse, other programme staff, or, with no one assigned, the line to call."""
+    t = turn.t
+    staff = turn.session.get(Staff, case.assigned_staff_id) if case.assigned_staff_id else None
+    when = cases.contact_by_text(t, case.ack_deadline, turn.settings.tz, turn.now)
+    if staff is not None and staff.role == StaffRole.NURSE:
+        return t("I have told your nurse. She will contact you {when}.", when=when)
+    if staff is not None:
+        return t("I have told the programme's staff. Someone will contact you {when}.", when=when)
+    if cases.admins(turn.session):
+        return t(
+            "No nurse is assigned to you yet, so please call {number} now. I have also told the programme's team.",
+            number=first_line(category),
         )
-    )
+    return t("No nurse is assigned to you yet, so please call {number} now.", number=first_line(category))
 
 
 def check(turn: _Turn, mother: Mother | None, result: Assessment) -> None:

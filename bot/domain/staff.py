@@ -65,7 +65,7 @@ def bind_staff(session: Session, *, code: str, user_id: int, chat_id: int) -> St
     """Bind the Telegram account to the staff record whose one-time code this is; None if unknown/used."""
     staff = session.scalars(select(Staff).where(Staff.bind_code_hash == code_hash(code))).one_or_none()
     if staff is None or not staff.active:
-        audit.record(session, actor=f"tg:{user_id}", action="staff.bind_refused")
+        audit.record(session, actor="unknown", action="staff.bind_refused")
         return None
     holder = session.scalars(select(Staff).where(Staff.telegram_user_id == user_id)).one_or_none()
     if holder is not None and holder.id != staff.id:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from bot.domain import audit, cases
-from bot.domain.alert_text import case_buttons, priority_label, render_case
+from bot.domain.alert_text import case_buttons, isolated, priority_label, render_case
 from bot.domain.messages import Button, Kind, parse_id
 from bot.i18n import LANGUAGES, Translator
 from bot.models import Case, ConversationState, Mother, OutboxMessage, Screening, Staff, StaffRole
@@ -130,7 +130,7 @@ class StaffTurn:
                 if case.status == "open"
                 else self.t("acknowledged")
             )
-            name = (mother.display_name if mother else "") or "—"
+            name = isolated(mother.display_name if mother else "") or "—"
             lines.append(f"#{case.id} · {priority_label(self.t, case.priority)} · {name} · {due}")
         lines.append(self.t("Open one with /case N."))
         self.say("\n".join(lines))
@@ -179,7 +179,7 @@ class StaffTurn:
             )
             self.say(self.t("There is no mother with that number among yours."))
             return
-        lines = [f"#{mother.id} {mother.display_name or ''} · {mother.language} · {mother.status}"]
+        lines = [f"#{mother.id} {isolated(mother.display_name) or ''} · {mother.language} · {mother.status}"]
         lines.append(self.t("Screenings:"))
         for screening in self.session.scalars(
             select(Screening).where(Screening.mother_id == mother.id).order_by(Screening.created_at)

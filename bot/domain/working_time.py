@@ -78,7 +78,12 @@ def rules(path: Path = CONFIG_FILE) -> EscalationRules:
         weekdays=frozenset(_DAYS.index(d) for d in wt["days"]),
         holidays=public_holidays(data["holidays"]),
     )
+    if not (0 <= working.start < working.end <= 24) or not working.weekdays:
+        raise ValueError(f"{path}: working_time needs hours [start, end] within 0-24 and at least one day")
     deadlines = data["deadlines"]
+    for key, unit in (("urgent", "minutes"), ("high", "working_hours"), ("routine", "working_days")):
+        if not isinstance(deadlines[key][unit], int | float) or deadlines[key][unit] <= 0:
+            raise ValueError(f"{path}: deadlines.{key}.{unit} must be a positive number")
     return EscalationRules(
         working_time=working,
         urgent_minutes=float(deadlines["urgent"]["minutes"]),

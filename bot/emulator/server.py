@@ -281,6 +281,7 @@ class Fault:
     retry_after: int = 1
     seconds: float = 1.0
     description: str | None = None
+    chat_id: str | None = None  # only calls for this chat (as the call names it), e.g. one mother's chat
 
     @classmethod
     def from_json(cls, data: JSON) -> Fault:
@@ -303,10 +304,13 @@ class Fault:
             retry_after=int(data.get("retry_after", 1)),
             seconds=float(data.get("seconds", 1.0)),
             description=None if description is None else str(description),
+            chat_id=None if data.get("chat_id") is None else str(data["chat_id"]),
         )
 
-    def matches(self, method: str) -> bool:
-        """Whether this fault applies to a call of ``method`` (canonical name)."""
+    def matches(self, method: str, chat_id: object = None) -> bool:
+        """Whether this fault applies to a call of ``method`` (canonical name) for ``chat_id``."""
+        if self.chat_id is not None and str(chat_id) != self.chat_id:
+            return False
         if self.method == "*":
             # The poller calls getUpdates continuously in the background; letting a wildcard hit it
             # would make which call fails a race. Fault getUpdates by naming it explicitly.
@@ -749,9 +753,9 @@ class Emulator:
                         raw[key] = value
         return {key: _decode_param(key, value) for key, value in raw.items()}
 
-    def _take_fault(self, method: str) -> Fault | None:
+    def _take_fault(self, method: str, chat_id: object = None) -> Fault | None:
         for index, fault in enumerate(self._faults):
-            if fault.matches(method):
+            if fault.matches(method, chat_id):
                 fault.times -= 1
                 if fault.times <= 0:
                     del self._faults[index]
@@ -809,7 +813,7 @@ class Emulator:
             return web.json_response(exc.body(), status=exc.code)
         self._counters[method] += 1
 
-        fault = self._take_fault(method)
+        fault = self._take_fault(method, params.get("chat_id"))
         if fault is not None and fault.kind == "stall":
             await self._sleep(fault.seconds)
         elif fault is not None and fault.kind == "reset":

@@ -13,8 +13,8 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.config import Settings
 from bot.delivery.recording import record
-from bot.domain.conversation import Conversation, mark_undeliverable
-from bot.domain.messages import Action, encode_actions
+from bot.domain.conversation import Conversation
+from bot.domain.messages import Action, Send, encode_actions
 from bot.i18n import LANGUAGES, Translator
 from bot.inbox import Inbox
 from bot.telegram.convert import to_incoming
@@ -62,6 +62,10 @@ class Handler:
                 else:
                     await record(self.inbox.forget, update.update_id)
 
+    def _wake_alerts(self) -> None:
+        if self.after_turn is not None:
+            self.after_turn()
+
     async def deliver(self, bot_: object, actions: list[Action]) -> list[Action]:
         """Send the actions in order; returns those still to send after a fault that may pass."""
         from telegram import Bot
@@ -71,12 +75,17 @@ class Handler:
             try:
                 await perform(bot_, action)
             except Undeliverable as exc:
-                await asyncio.to_thread(mark_undeliverable, self.conversation.sessions, exc.chat_id)
+                await asyncio.to_thread(self.conversation.mark_undeliverable, exc.chat_id)
+                self._wake_alerts()
                 return []
             except BadRequest as exc:
                 # Refused for good (a 400 is a NetworkError subclass in PTB, but retrying cannot change it): this
-                # one action is lost, never the ones after it, which may be her crisis lines.
+                # one action is lost, never the ones after it, which may be her crisis lines; and whoever cares
+                # for her is told that a reply did not reach her.
                 log.error("%s refused by Telegram (%s): skipped", type(action).__name__, type(exc).__name__)
+                if isinstance(action, Send):
+                    await asyncio.to_thread(self.conversation.tell_not_delivered, action.chat_id)
+                    self._wake_alerts()
             except (NetworkError, RetryAfter) as exc:
                 log.warning("%s not delivered yet (%s): kept for a retry", type(action).__name__, type(exc).__name__)
                 return actions[index:]

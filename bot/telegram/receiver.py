@@ -41,6 +41,8 @@ class Receiver:
         self._offset: int | None = None
         self.polled_at: float | None = None  # time.monotonic() of the last poll: the liveness the health check reads
         self.skipped: list[int | None] = []  # ids of updates that could not be read
+        self._by_chat: dict[int, list[int]] = {}  # update ids in hand, per chat, for turns in her order
+        self._order = asyncio.Condition()
 
     async def accept(self, updates: list[Update]) -> None:
         """Store the updates, then handle them in the background.
@@ -57,15 +59,30 @@ class Receiver:
         if update.update_id in self._in_hand:
             return
         self._in_hand.add(update.update_id)
+        if update.effective_chat is not None:  # registered now, so a batch's turns wait for each other in order
+            self._by_chat.setdefault(update.effective_chat.id, []).append(update.update_id)
         task = asyncio.create_task(self._handle(update), name=f"update-{update.update_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _handle(self, update: Update) -> None:
+        """Handle one update, after every earlier update of the same chat this worker holds: her turns run in
+        the order she sent them, whatever order the webhook requests or the retry loop brought them in."""
+        chat = update.effective_chat.id if update.effective_chat else None
+        waiting = self._by_chat.get(chat) if chat is not None else None
         try:
+            if waiting is not None:
+                async with self._order:
+                    await self._order.wait_for(lambda: min(waiting) == update.update_id)
             await self.app.process_update(update)
         finally:
             self._in_hand.discard(update.update_id)
+            if waiting is not None and chat is not None:
+                waiting.remove(update.update_id)
+                if not waiting:
+                    self._by_chat.pop(chat, None)
+                async with self._order:
+                    self._order.notify_all()
 
     async def start(self, *, polling: bool) -> None:
         await self.retry_left_behind(everything=True)  # what a crash left: first, in the order it came

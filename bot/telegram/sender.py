@@ -11,6 +11,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.content.markup import plain_text
 from bot.delivery.sending import Rejected, RetryLater, TransientFailure, Unreachable
 from bot.domain.messages import Action, AnswerButton, ClearButtons, Edit, Keyboard, LeaveChat, Send, SendDocument
 
@@ -33,16 +34,30 @@ MESSAGE_LIMIT = 4096
 
 
 def pieces(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split a text Telegram would refuse as too long, at line breaks where possible (plain text only)."""
-    if len(text) <= limit:
+    """Split a text Telegram would refuse as too long, at line breaks where possible (plain text only).
+
+    Telegram counts UTF-16 code units, not characters: an emoji or a rare Han character is two. A piece cut by
+    characters could be refused for good, and the relay it carried lost while she is told it was passed on.
+    """
+    if _utf16(text) <= limit:
         return [text]
     parts: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        cut = cut if cut > limit // 2 else limit
+    while _utf16(text) > limit:
+        fits, units = 0, 0
+        for char in text:
+            units += 2 if ord(char) > 0xFFFF else 1
+            if units > limit:
+                break
+            fits += 1
+        cut = text.rfind("\n", 0, fits)
+        cut = cut if cut > fits // 2 else fits
         parts.append(text[:cut])
         text = text[cut:].lstrip("\n")
     return [*parts, text] if text else parts
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 async def send_long(bot: Bot, chat_id: int, text: str, *, buttons: Keyboard = (), html: bool = False) -> Message:
@@ -71,6 +86,7 @@ async def perform(bot: Bot, action: Action) -> None:
     Raises:
         Undeliverable: Telegram refused the chat (403): the caller records it.
     """
+    bare = False  # a refused send is tried once more as bare text
     for attempt in range(MAX_ATTEMPTS):
         try:
             await _call(bot, action)
@@ -87,10 +103,19 @@ async def perform(bot: Bot, action: Action) -> None:
                 return  # the screen already shows what we wanted, or the press is too old to answer
             if isinstance(action, ClearButtons | LeaveChat):
                 return  # cosmetic; the conversation does not depend on it
+            reason = exc.message.lower()
+            if "chat not found" in reason or "user is deactivated" in reason:
+                raise Undeliverable(_chat_of(action)) from exc  # her chat is gone: as good as blocked
             if isinstance(action, Edit):
                 # The message to edit is gone or too old: what it was to say is sent as a new message.
                 log.warning("edit refused (%s): sent as a new message", exc.message)
                 action = Send(chat_id=action.chat_id, text=action.text, buttons=action.buttons)
+                continue
+            if isinstance(action, Send) and not bare:
+                # Perhaps the buttons or the markup were refused, or Telegram erred: once more, the words alone.
+                log.warning("send refused (%s): sent again as plain text", exc.message)
+                text = plain_text(action.text) if action.html else action.text
+                action, bare = Send(chat_id=action.chat_id, text=text), True
                 continue
             log.warning("bad request for %s: %s", type(action).__name__, exc.message)
             raise

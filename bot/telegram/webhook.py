@@ -7,6 +7,7 @@ body size, answers 400 to anything that is not an update, and never logs a body.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY_BYTES = 1 << 20  # Telegram's updates are far smaller; anything bigger is not from Telegram
+BODY_TIMEOUT = 10.0  # seconds to receive a whole body
+MAX_UPDATE_ID = 1 << 52  # the Bot API's integers have at most 52 significant bits
 
 
 class WebhookServer:
@@ -57,11 +60,15 @@ class WebhookServer:
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return web.json_response({"ok": False, "error": "too large"}, status=413)
         try:
-            body = await request.read()
+            # A client that sends its body slowly must not hold a worker for ever.
+            body = await asyncio.wait_for(request.read(), timeout=BODY_TIMEOUT)
             data = json.loads(body)
-            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-                raise ValueError("not an update")
+            update_id = data.get("update_id") if isinstance(data, dict) else None
+            if not isinstance(update_id, int) or isinstance(update_id, bool) or not 0 <= update_id < MAX_UPDATE_ID:
+                raise ValueError("not an update")  # Telegram's ids fit in 52 bits; 2**70 is not one of them
             update = Update.de_json(data, self.application.bot)
+        except TimeoutError:
+            return web.json_response({"ok": False, "error": "body too slow"}, status=408)
         except web.HTTPRequestEntityTooLarge:
             return web.json_response({"ok": False, "error": "too large"}, status=413)
         except Exception:
@@ -78,7 +85,7 @@ class WebhookServer:
         return web.json_response({"ok": True})
 
     async def health(self, request: web.Request) -> web.Response:
-        return web.json_response({"ok": True, "running": self.application.running})
+        return web.json_response({"ok": True, "running": self.application.running, **self.receiver.liveness()})
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.web_app(), access_log=None)

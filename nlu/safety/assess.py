@@ -29,7 +29,7 @@ import yaml
 from nlu.safety.detector import SafetyDetector, default_detector, normalise
 from nlu.safety.facts import detect_facts
 from nlu.safety.lexicon import SEVERITY, Category
-from nlu.safety.model import DangerModel, default_model, settings, view
+from nlu.safety.model import DangerModel, default_model, sentences, settings, view
 
 log = logging.getLogger(__name__)
 
@@ -167,9 +167,22 @@ class Safety:
             assert fact is not None
             category, rule, source = fact.category, fact.rule, "facts"
         context = self.context.kind(text)
+        if context is not None and self._bare_hit_elsewhere(text, language, baby_age_days, expecting):
+            context = None
         if context is not None:
             return Assessment(Level.CHECK, category, f"{source}+{context}", rule)
         return Assessment(Level.CRISIS, category, source, rule)
+
+    def _bare_hit_elsewhere(self, text: str, language: str | None, baby_age_days: int | None, expecting: bool) -> bool:
+        """Whether some sentence has a floor hit and no context cue of its own: "he had a fever last month, fine
+        now. today he is not breathing" is a crisis, whatever the first sentence says."""
+        for part in sentences(text):
+            hit = self.detector.detect(part, language) or detect_facts(
+                normalise(part), baby_age_days=baby_age_days, expecting=expecting
+            )
+            if hit is not None and self.context.kind(part) is None:
+                return True
+        return False
 
 
 @cache

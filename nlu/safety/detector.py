@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from functools import cache, partial
 from pathlib import Path
 
+import zhconv
+
 from nlu.safety.lexicon import (
     SEVERITY,
     Category,
@@ -56,6 +58,21 @@ LANGUAGE_ORDER: tuple[str, ...] = ("ko", "en", "zh_Hans", "vi", "tl")
 
 # Invisible characters that split a word for a regex but not for a reader ("죽\u200b고 싶어").
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f"), None)
+# Every other character that shows nothing: format characters (bidi controls, tag characters, word joiners),
+# variation selectors, the combining grapheme joiner, and the Hangul fillers that look like a space or nothing.
+_HIDDEN = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f\U000e0100-\U000e01ef]"
+)
+# Cyrillic and Greek letters that look like Latin ones ("kіll" with a Ukrainian і): no mother writes in these
+# scripts, so they are read as the Latin letter they imitate.
+_LOOKALIKES = str.maketrans(
+    "аеорсухіјѕԁһӏкмнтвАЕОРСУХІЈЅКМНТВοαειικνρτυχΟΑΕΙΚΝΡΤΥΧ",
+    "aeopcyxijsdhlkmhtbAEOPCYXIJSKMHTBoaeiiknptuxOAEIKNPTYX",
+)
+_HAN = re.compile("[\u4e00-\u9fff]")
+# Letters spelled one by one ("k i l l", "k.i.l.l"): read again joined, as a second view.
+_SPELLED = re.compile(r"(?<!\w)(?:[^\W\d_][ .\-_*·]){2,}[^\W\d_](?!\w)")
 # Apostrophes are dropped: chat writes "cant" as often as "can't" (and "di" for "'di" in Tagalog), so the
 # lexicons need only one spelling. NFKC has already turned the full-width one into "'".
 _APOSTROPHES = dict.fromkeys(map(ord, "'\u2018\u2019\u02bc`\u00b4"), None)
@@ -105,7 +122,11 @@ def normalise(text: str) -> str:
 
 def normalise_unrepeated(text: str) -> str:
     """:func:`normalise` without shortening repeated letters."""
-    folded = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_APOSTROPHES).casefold()
+    folded = _HIDDEN.sub("", unicodedata.normalize("NFKC", text))
+    folded = folded.translate(_INVISIBLE).translate(_APOSTROPHES).translate(_LOOKALIKES).casefold()
+    if _HAN.search(folded):
+        # Traditional characters read as simplified ("我想自殺" is "我想自杀"): the Chinese lexicon is simplified.
+        folded = zhconv.convert(folded, "zh-cn")
     # Case-folding can leave a string that is no longer NFKC (e.g. "İ" → "i̇"); recompose once more.
     folded = unicodedata.normalize("NFKC", folded)
     return _WHITESPACE.sub(" ", folded).strip()
@@ -177,6 +198,10 @@ class SafetyDetector:
         if not base:
             return []
         hits = self._scan_normalised(base, prefilter=prefilter)
+        joined = _SPELLED.sub(lambda m: re.sub(r"[ .\-_*·]", "", m.group(0)), base)
+        if joined != base:
+            seen = {hit.rule for hit in hits}
+            hits.extend(h for h in self._scan_normalised(joined, prefilter=prefilter) if h.rule not in seen)
         if _REPEATS.search(text):
             # "diiie": the elongated letter may stand for one letter as well as two.
             single = _REPEATS.sub(r"\1", normalise_unrepeated(text))

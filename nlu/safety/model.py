@@ -46,7 +46,7 @@ MODEL_DIR = ROOT / "var" / "safety-model"
 NONE = "none"
 CATEGORIES = tuple(c.value for c in Category)
 # Sentence ends in every script the mothers write, and line breaks.
-_SENTENCE = re.compile(r"[.!?。！？;；\n…]+")
+_SENTENCE = re.compile(r"[!?。！？;；\n…]+|\.+(?!\d)")  # "38.5" is a reading, not two sentences
 _MIN_SENTENCE = 4  # characters; shorter pieces ("ok", "ㅠㅠ") say nothing on their own
 _LETTER = re.compile(r"[^\W\d_]")
 
@@ -78,7 +78,18 @@ def sentences(text: str) -> list[str]:
 
 def settings() -> dict[str, Any]:
     """``model.yaml``: features, regularisation and the two thresholds, each with why."""
-    data: dict[str, Any] = yaml.safe_load(SETTINGS_FILE.read_text(encoding="utf-8"))
+    return check_settings(SETTINGS_FILE)
+
+
+def check_settings(path: Path) -> dict[str, Any]:
+    """Read and check ``model.yaml``: a check threshold above the crisis one, or a missing key, is refused."""
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    model, levels = data["model"], data["levels"]
+    low, high = (int(n) for n in model["char_ngrams"])
+    if not 1 <= low <= high <= 8 or float(model["C"]) <= 0 or float(model["ordinary_weight"]) <= 0:
+        raise ValueError("model: char_ngrams must be 1 <= low <= high <= 8, C and ordinary_weight positive")
+    if not 0 < float(levels["check"]) < float(levels["crisis"]) <= 1:
+        raise ValueError("levels: need 0 < check < crisis <= 1")
     return data
 
 
@@ -160,7 +171,8 @@ def training_files() -> list[Path]:
 
 def data_hash() -> str:
     digest = hashlib.sha256()
-    for path in [*training_files(), SETTINGS_FILE, Path(__file__)]:
+    # The detector's normalise() is part of what the model reads (view): a change there is a new model.
+    for path in [*training_files(), SETTINGS_FILE, Path(__file__), HERE / "detector.py"]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

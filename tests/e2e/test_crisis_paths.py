@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
+from telegram import Update
 
 from bot.config import Settings
 from bot.db import make_engine, make_session_factory, migrate, transaction
@@ -70,7 +71,7 @@ async def test_the_text_after_a_command_is_checked_first(stack: Harness, text: s
     await enrolled(stack, MOTHER)
     replies = await stack.say(MOTHER, text, expect=2)
     assert "109" in replies[0]["text"], "the crisis lines come first"
-    assert "I have told your nurse" in replies[1]["text"] or "contact you" in replies[1]["text"]
+    assert "No nurse is assigned to you yet" in replies[1]["text"]  # the default pool has no nurse here
     assert await cases_of(stack, MOTHER) == 1
 
 
@@ -205,3 +206,59 @@ async def test_a_supervisor_can_watch_the_running_bot(tmp_path) -> None:  # type
         await emulator.stop()
     await asyncio.sleep(1.5)
     assert await asyncio.to_thread(health, "--max-age", "1") == 1
+
+
+async def test_debug_logs_of_the_running_bot_hold_no_text_names_codes_or_token(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tests.e2e.process import start_bot, stop_async
+
+    url = f"sqlite:///{tmp_path / 'logs.sqlite3'}"
+    migrate(url)
+    factory = make_session_factory(make_engine(url))
+    with transaction(factory) as s:
+        code = add_staff(s, name="Nurse Secretname", role=StaffRole.NURSE, language="en").payload
+    log_file = tmp_path / "bot.log"
+    monkeypatch.setenv("DODAM_TEST_BOT_LOG", str(log_file))
+    emulator = Emulator()
+    await emulator.start()
+    bot = start_bot(emulator, url, DODAM_LOG_LEVEL="DEBUG")
+    try:
+        async with EmulatorClient(emulator.url) as client:
+            await client.send_text(9990, f"/start {code}")
+            await client.wait_for(9990, 1, timeout=30)
+            await client.send_text(9991, "/start", first_name="Seoyeon")
+            await client.wait_for(9991, 1, timeout=10)
+            await client.send_text(9991, "my husband hits me every night")
+            await client.wait_for(9991, 2, timeout=10)
+    finally:
+        await stop_async(bot)
+        await emulator.stop()
+    logged = log_file.read_text(encoding="utf-8", errors="replace")
+    assert "DEBUG applies to Dodam's own logs only" in logged
+    for secret in ("hits me every night", "Seoyeon", "Secretname", code, emulator.token):
+        assert secret not in logged
+
+
+async def test_her_updates_are_handled_in_the_order_she_sent_them(harness: Harness) -> None:
+    """Two updates of one chat handed over in reverse order (a webhook's parallel requests, the retry loop): the
+    turns run by update id, so the replies come in the order of her messages."""
+    runner = await harness.start_bot()
+    assert runner.receiver is not None and runner.app is not None
+    sender = {"id": MOTHER, "is_bot": False, "first_name": "A", "language_code": "en"}
+
+    def message(update_id: int, text: str) -> Update:
+        chat = {"id": MOTHER, "type": "private"}
+        data = {
+            "update_id": update_id,
+            "message": {"message_id": update_id, "date": 0, "chat": chat, "from": sender, "text": text},
+        }
+        return Update.de_json(data, runner.app.bot)
+
+    before = len(await harness.say(MOTHER, "/start"))  # the emulator delivers only to chats it knows
+    await runner.receiver.accept([message(9_000_002, "I want to kill myself"), message(9_000_001, "/language")])
+    for _ in range(100):
+        texts = [m.get("text") or "" for m in (await harness.client.bot_messages(MOTHER))[before:]]
+        if any("☎️" in text for text in texts):
+            break
+        await asyncio.sleep(0.1)
+    first_crisis = next(i for i, text in enumerate(texts) if "☎️" in text)
+    assert any("Please choose" in text for text in texts[:first_crisis]), texts  # /language was answered first

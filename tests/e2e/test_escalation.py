@@ -203,3 +203,17 @@ async def test_cases_cli_lists_shows_and_assigns(world: World, monkeypatch, caps
     with world.sessions() as s:
         assert s.get(Case, 1).assigned_staff_id == 2  # type: ignore[union-attr]
         assert "reassigned" in [e.kind for e in s.scalars(select(CaseEvent))]
+
+
+async def test_her_name_cannot_reverse_the_alert_line_and_missing_dates_are_said(world: World) -> None:
+    staff = await staff_world(world)
+    mother = Chat(world.conversation, 9301, language_code="en", first_name="\u202eAnna")
+    mother.command("start", str(staff["invite"]))
+    mother.data("lang:en")
+    mother.data("consent:yes")  # signed up, no dates given yet
+    mother.text("i want to kill myself")
+    await world.alerts.tick()
+    alert = (await alerts_to(world, KIM))[-1]
+    ko = Translator("ko")
+    assert "\u2068\u202eAnna\u2069" in alert  # isolated: the override ends with her name
+    assert ko("no dates yet") in alert

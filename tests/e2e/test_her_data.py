@@ -72,6 +72,11 @@ async def test_deletemydata_erases_her_and_tells_her_nurse(world: World) -> None
     await world.alerts.tick()
     kim_messages = [m.get("text") or "" for m in await world.client.bot_messages(9101)]
     assert any("🗑" in text for text in kim_messages)
+    # An old button pressed after erasure leaves no trace of her Telegram id in the append-only audit log.
+    mother.data(f"c:ack:{case.id}")
+    mother.data("fb:1:1")
+    with world.sessions() as s:
+        assert "8202" not in json.dumps([(e.actor, e.details) for e in s.scalars(select(AuditEvent))])
     # After erasure she is a stranger: /start begins again from the language question.
     mother.command("start")
     assert len(mother.labels()) == 5

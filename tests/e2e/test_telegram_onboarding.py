@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from bot.db import make_engine, make_session_factory, transaction
@@ -151,6 +152,37 @@ async def test_webhook_mode_checks_the_secret(harness: Harness) -> None:
             content=b"{not json",
             headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token", "Content-Type": "application/json"},
         )
+        huge_id = await http.post(
+            f"http://127.0.0.1:{port}/telegram",
+            json={**update, "update_id": 2**70},
+            headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"},
+        )
+        health = await http.get(f"http://127.0.0.1:{port}/healthz")
     assert no_secret.status_code == 403 and wrong.status_code == 403
     assert garbage.status_code == 400
+    assert huge_id.status_code == 400  # not a 500: an id no update can have is a bad request
+    assert health.status_code == 200 and "inbox-retry" in health.json()["loops"]
     assert await harness.client.bot_messages(1) == []
+
+
+async def test_a_webhook_body_sent_too_slowly_is_refused(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    from dataclasses import replace
+
+    from bot.telegram import webhook
+
+    monkeypatch.setattr(webhook, "BODY_TIMEOUT", 0.5)
+    port = _free_port()
+    harness.settings = replace(
+        harness.settings, webhook_url=f"http://127.0.0.1:{port}/telegram", webhook_secret="s", webhook_port=port
+    )
+    await harness.start_bot()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        b"POST /telegram HTTP/1.1\r\nHost: x\r\nX-Telegram-Bot-Api-Secret-Token: s\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+    )
+    await writer.drain()
+    status = await asyncio.wait_for(reader.readline(), timeout=5)
+    writer.close()
+    assert b" 408 " in status

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.conversation import Conversation
+from bot.domain.safety_flow import first_line
 from bot.i18n import Translator
 from bot.models import AuditEvent, Case, ChatMessage
 from tests.clock import weeks_ago
@@ -45,7 +46,9 @@ def test_danger_message_gets_the_right_reply_and_opens_a_case(
     first = chat.texts()[0]
     assert number in first  # what to do now comes first
     t = Translator(language)
-    assert t("I have told your nurse. She will contact you {when}.", when="")[:6] in chat.said()
+    # She is in the default pool and no nurse exists: she is told the truth, not promised a call.
+    line = first_line(category)
+    assert t("No nurse is assigned to you yet, so please call {number} now.", number=line) in chat.said()
     with sessions() as s:
         case = s.scalars(select(Case)).one()
         assert case.priority == "urgent" and case.triggers["items"][0]["category"] == category
@@ -79,3 +82,34 @@ def test_keywords_answer_when_there_is_no_nlu_server(conversation: Conversation)
     assert "📚" in " ".join(chat.labels())  # a crying lesson, with "more on this"
     chat.text("asdf qwerty")
     assert len([label for label in chat.labels() if label]) >= 5  # topics and the nurse
+
+
+def test_with_a_nurse_she_is_told_her_nurse_will_call_and_no_other_district_hears(
+    conversation: Conversation, sessions: sessionmaker[Session]
+) -> None:
+    from bot.domain.staff import add_staff
+    from bot.models import Alert, Mother, Staff, StaffRole
+
+    with sessions.begin() as s:
+        south = add_staff(s, name="South Supervisor", role=StaffRole.SUPERVISOR, district="south").staff
+        south.telegram_user_id, south.chat_id = 7777, 7777
+    chat = enrolled(conversation, 8200, "en")  # the default pool: nobody is named for it
+    chat.text("i want to kill myself")
+    assert "No nurse is assigned to you yet" in chat.said()
+    with sessions.begin() as s:
+        nurse = add_staff(s, name="Kim", role=StaffRole.NURSE, district="north").staff
+        nurse.telegram_user_id, nurse.chat_id = 7778, 7778
+        mother = s.scalars(select(Mother)).one()
+        mother.nurse_id = nurse.id
+        case = s.scalars(select(Case)).one()
+        case.status = "resolved"
+    chat.text("i want to kill myself")
+    assert "I have told your nurse. She will contact you" in chat.said()
+    with sessions() as s:
+        from bot.domain.cases import chain
+
+        for case in s.scalars(select(Case)):
+            for level in (0, 1, 2, 3):
+                assert "South Supervisor" not in [p.name for p in chain(s, case, level)]
+        alerted = {a.staff_id for a in s.scalars(select(Alert))}
+        assert s.scalars(select(Staff.id).where(Staff.district == "south")).one() not in alerted

@@ -308,3 +308,46 @@ def test_state_survives_a_new_service(conversation: Conversation, settings, sess
     again.text("你好")
     zh = Translator("zh_Hans")
     assert zh("Are you pregnant now, or is your baby already born?") in again.said()
+
+
+def test_two_mothers_at_once_cannot_both_take_an_invites_last_place(sessions: sessionmaker[Session], clock) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from bot.db import transaction
+    from bot.domain.invites import claim_invite
+    from bot.models import InviteCode
+
+    with sessions.begin() as s:
+        nurse = add_staff(s, name="Kim", role=StaffRole.NURSE).staff
+        code = create_invite(s, nurse_id=nurse.id, max_uses=1).code
+    first_claimed = threading.Event()
+    results: dict[str, object] = {}
+
+    def first() -> None:
+        with transaction(sessions) as s:
+            results["first"] = claim_invite(s, code, now=clock.now)
+            first_claimed.set()
+            threading.Event().wait(0.3)  # still in its transaction while the second one tries
+
+    def second() -> None:
+        first_claimed.wait(5)
+        with transaction(sessions) as s:
+            results["second"] = claim_invite(s, code, now=clock.now)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert results["first"] is not None and results["second"] is None
+    with sessions() as s:
+        assert s.scalars(select(InviteCode.uses)).one() == 1
+
+
+def test_the_programmes_delivery_hour_is_her_default(settings, sessions, clock) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    chat = Chat(Conversation(replace(settings, delivery_hour=19), sessions, clock=clock), 5020, language_code="en")
+    enrol_born(chat, "en")
+    with sessions() as s:
+        assert s.scalars(select(Mother.delivery_hour)).one() == 19

@@ -52,7 +52,7 @@ def test_register_adds_content_to_a_dodam_parser() -> None:
 def test_check_valid_content(content: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "check", "--root", str(content))
     assert code == 0
-    assert out.strip() == "content OK: 6 lesson(s), 0 warning(s)"
+    assert out.strip() == "content OK: 6 lesson(s), 8 data files, 0 warning(s)"
 
 
 def test_check_prints_file_line_and_fails_on_errors(content: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -69,7 +69,7 @@ def test_check_warnings_do_not_fail(content: Path, capsys: pytest.CaptureFixture
     code, out, _ = run(capsys, "check", "--root", str(content))
     assert code == 0
     assert "notes.txt:0: warning: not a lesson file" in out
-    assert out.splitlines()[-1] == "content OK: 6 lesson(s), 1 warning(s)"
+    assert out.splitlines()[-1] == "content OK: 6 lesson(s), 8 data files, 1 warning(s)"
 
 
 def test_check_relative_paths_from_the_current_folder(

@@ -133,3 +133,30 @@ def test_without_the_model_the_floor_still_answers() -> None:
 )
 def test_baby_loss_needs_a_loss_word(text: str, loss: bool) -> None:
     assert has_loss_cue(text) is loss
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to k\u034fill myself",  # combining grapheme joiner
+        "I want to \u2066kill\u2069 myself",  # bidi isolates
+        "I want to ki\u202ell myself",  # right-to-left override
+        "I want to kill\ufe0f myself",  # variation selector
+        "죽\u3164고 싶어",  # Hangul filler
+        "죽\u115f고 싶어",
+        "I want to ki\U000e0041ll myself",  # tag character
+        "I want to k\u0456ll myself",  # Cyrillic і
+        "I want to k i l l myself",
+        "I want to k.i.l.l myself",
+        "我想自殺",  # Traditional Chinese
+    ],
+)
+def test_hidden_characters_lookalikes_spelling_and_traditional_chinese_do_not_hide_danger(text: str) -> None:
+    assert Safety(use_model=False).assess(text, "en").level is Level.CRISIS
+
+
+def test_a_resolved_sentence_does_not_soften_a_danger_in_another(floor: Safety) -> None:
+    past = "My son had a fever of 39 last month, he is fine now."
+    assert floor.assess(f"{past} Can she get her shots?", "en").level is Level.CHECK
+    now = floor.assess(f"{past} Today my 5 week old is not breathing properly and her lips are blue.", "en")
+    assert now.level is Level.CRISIS and now.category is Category.INFANT_DANGER
