@@ -78,15 +78,15 @@ def crisis(turn: _Turn, mother: Mother | None, category: str, *, trigger: dict[s
         turn.say(message)
     if mother is None:
         return
-    case = cases.open_or_add(
-        turn.session,
-        mother,
-        priority=cases.SAFETY_PRIORITY[category],
-        now=turn.now,
-        actor=f"mother:{mother.id}",
-        trigger=trigger,
-    )
+    case = her_case(turn, mother, cases.SAFETY_PRIORITY[category], trigger)
     turn.say(who_will_call(turn, case, category))
+
+
+def her_case(turn: _Turn, mother: Mother, priority: CasePriority, trigger: dict[str, object]) -> Case:
+    """Her open case with this trigger on it (opened if she has none), on the turn's clock."""
+    return cases.open_or_add(
+        turn.session, mother, priority=priority, now=turn.now, actor=f"mother:{mother.id}", trigger=trigger
+    )
 
 
 def who_will_call(turn: _Turn, case: Case, category: str) -> str:
@@ -112,13 +112,8 @@ def check(turn: _Turn, mother: Mother | None, result: Assessment) -> None:
     category = result.category.value
     turn.say(question(turn.t, result.category), answer_buttons(turn.t, category, nurse=mother is not None))
     if mother is not None:
-        cases.open_or_add(
-            turn.session,
-            mother,
-            priority=CasePriority.HIGH,
-            now=turn.now,
-            actor=f"mother:{mother.id}",
-            trigger={"kind": "safety_check", "category": category, "source": result.source},
+        her_case(
+            turn, mother, CasePriority.HIGH, {"kind": "safety_check", "category": category, "source": result.source}
         )
 
 
@@ -213,14 +208,7 @@ def unsure(turn: _Turn, mother: Mother | None, category: str) -> None:
         )
     if mother is None:
         return
-    cases.open_or_add(
-        turn.session,
-        mother,
-        priority=CasePriority.HIGH,
-        now=turn.now,
-        actor=f"mother:{mother.id}",
-        trigger={"kind": "check_answer", "category": category, "answer": "struggling"},
-    )
+    her_case(turn, mother, CasePriority.HIGH, {"kind": "check_answer", "category": category, "answer": "struggling"})
     turn.say(t("I have asked your nurse to contact you soon."))
     if category in (Category.SELF_HARM, Category.HARM_BABY) and turn.enrolled():
         turn.say(
